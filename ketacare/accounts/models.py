@@ -1,0 +1,51 @@
+"""Staff users (one clinic, one role), API tokens and failed-login records."""
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from ketacare.accounts.roles import Perm, Role, role_has
+from ketacare.core.models import Clinic
+
+
+class User(AbstractUser):
+    """A named member of staff. Unique, never shared (HIPAA unique user identification, privacy.md §1)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="staff_has_clinic_and_role",
+                condition=models.Q(is_superuser=True) | (models.Q(clinic__isnull=False) & ~models.Q(role="")),
+            )
+        ]
+
+    def has_perm_to(self, perm: Perm) -> bool:
+        return self.is_active and self.clinic_id is not None and role_has(self.role, perm)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True)
+    revoked_at = models.DateTimeField(null=True)
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, for throttling repeated guesses."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField(db_index=True)

@@ -1,0 +1,50 @@
+from django.contrib import auth
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ketacare.accounts import throttle
+from ketacare.accounts.access import public, requires
+from ketacare.accounts.forms import LoginForm
+from ketacare.accounts.roles import Perm
+from ketacare.audit.models import AuditAction
+from ketacare.audit.services import audit_record
+
+
+@public
+def login(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST":
+        username = request.POST.get("username", "")[:150]
+        if form.is_valid():
+            user = form.get_user()
+            with transaction.atomic():
+                auth.login(request, user)
+                throttle.login_failures_clear(username)
+                audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user)
+            return redirect(request.GET.get("next") if _safe_next(request) else "home")
+        with transaction.atomic():
+            if getattr(form, "locked", False):
+                audit_record(actor=None, username=username, action=AuditAction.LOGIN_THROTTLED)
+            else:
+                throttle.login_failure_record(username, request.META.get("REMOTE_ADDR"))
+                audit_record(actor=None, username=username, action=AuditAction.LOGIN_FAILED)
+    return render(request, "accounts/login.html", {"form": form})
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.GET.get("next")
+    return bool(target) and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+
+
+@require_POST
+@requires(Perm.HOME)
+def logout(request):
+    with transaction.atomic():
+        audit_record(actor=request.user, action=AuditAction.LOGGED_OUT, target=request.user)
+        auth.logout(request)
+    return redirect("accounts:login")

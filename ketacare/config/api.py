@@ -1,0 +1,35 @@
+"""The JSON API at /api/v1/: bearer-token auth, errors mapped once, OpenAPI at /api/v1/openapi.json."""
+
+from django.core.exceptions import ValidationError
+from ninja import NinjaAPI
+
+from ketacare.accounts.api_auth import TokenAuth
+from ketacare.core.errors import DomainError
+
+api = NinjaAPI(title="KetaCare API", version="1", urls_namespace="api", auth=TokenAuth(), docs_url=None)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    return api.create_response(request, {"code": exc.code, "detail": str(exc), **exc.details},
+                               status=exc.http_status)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    """Model validation failures, in the same shape as ninja's own 422 (a list of {loc, msg, type})."""
+    if hasattr(exc, "error_dict"):
+        detail = [{"loc": ["body", field], "msg": str(message), "type": "value_error"}
+                  for field, messages in exc.message_dict.items() for message in messages]
+    else:
+        detail = [{"loc": ["body"], "msg": str(m), "type": "value_error"} for m in exc.messages]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+def _register_routers() -> None:
+    from ketacare.patients.api import router as patients
+
+    api.add_router("/patients", patients)
+
+
+_register_routers()

@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from ketacare.config.api import api
+from ketacare.core import research, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("ketacare.accounts.urls")),
+    path("patients/", include("ketacare.patients.urls")),
+    path("audit/", include("ketacare.audit.urls")),
+    path("research/", research.research, name="research"),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "ketacare.core.errorpages.forbidden"
+handler404 = "ketacare.core.errorpages.not_found"

@@ -1,0 +1,75 @@
+"""The demo clinic: one clinic with a user for every role and synthetic patients (fake names only)."""
+
+import datetime as dt
+import random
+
+from django.db import transaction
+
+from ketacare.accounts.models import User
+from ketacare.accounts.roles import Role
+from ketacare.core import clock
+from ketacare.core.models import Clinic
+from ketacare.patients.models import Patient, Sex
+
+DEMO_USERS = [
+    ("admin", Role.CLINIC_ADMIN, "Alex", "Admin"),
+    ("prescriber", Role.PRESCRIBER, "Priya", "Raman"),
+    ("nurse", Role.NURSE, "Noah", "Okafor"),
+    ("frontdesk", Role.FRONT_DESK, "Fran", "Delgado"),
+    ("therapist", Role.THERAPIST, "Theo", "Lindqvist"),
+    ("researcher", Role.RESEARCHER, "Rita", "Chen"),
+    ("auditor", Role.AUDITOR, "Aud", "Itor"),
+]
+GIVEN = ["Avery", "Blake", "Casey", "Dana", "Elliot", "Farah", "Gabriel", "Hana", "Ines", "Jonah", "Kai", "Lena",
+         "Mateo", "Nadia", "Omar", "Paula", "Quinn", "Rosa", "Samir", "Tess", "Uma", "Victor", "Wren", "Ximena",
+         "Yusuf", "Zoe", "Amara", "Bruno", "Celia", "Dmitri", "Esme", "Felix", "Greta", "Hugo", "Isla", "Jasper"]
+FAMILY = ["Abbott", "Baptiste", "Castillo", "Dunmore", "Eriksen", "Fairweather", "Goldberg", "Haddad", "Iwasaki",
+          "Jovanovic", "Kowalczyk", "Lindgren", "Moreau", "Nakamura", "O'Connell", "Petrovic", "Quintero",
+          "Rasmussen", "Sandoval", "Thibodeaux", "Underwood", "Vasquez", "Whitfield", "Yamamoto", "Zielinski"]
+CITIES = [("Boston", "MA", "02115"), ("Cambridge", "MA", "02139"), ("Somerville", "MA", "02143"),
+          ("Quincy", "MA", "02169"), ("Newton", "MA", "02458")]
+DEMO_PATIENTS = 36
+
+
+@transaction.atomic
+def seed_demo(*, password: str) -> tuple[Clinic, list[User]]:
+    """Create or refresh the demo clinic. Idempotent: a second run changes nothing but the passwords."""
+    clinic, _ = Clinic.objects.get_or_create(code="rkc", defaults={"name": "Riverside Ketamine Clinic"})
+    other, _ = Clinic.objects.get_or_create(code="hvc", defaults={"name": "Harbor View Clinic"})
+    users = []
+    for username, role, first, last in DEMO_USERS:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={"clinic": clinic, "role": role, "first_name": first, "last_name": last, "is_active": True,
+                      "email": f"{username}@riverside.example"})
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        users.append(user)
+    _seed_patients(clinic, DEMO_PATIENTS, seed=1)
+    _seed_patients(other, 6, seed=2)
+    return clinic, users
+
+
+def _seed_patients(clinic: Clinic, count: int, *, seed: int) -> None:
+    rng = random.Random(seed)
+    now = clock.now()
+    today = clock.today()
+    existing = set(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True))
+    new = []
+    for n in range(1, count + 1):
+        mrn = f"{clinic.code.upper()}-{n:06d}"
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        city, state, zip_code = rng.choice(CITIES)
+        dob = today - dt.timedelta(days=rng.randint(19 * 365, 78 * 365))
+        if mrn in existing:
+            continue
+        new.append(Patient(
+            clinic=clinic, mrn=mrn, given_name=given, family_name=family, date_of_birth=dob,
+            sex=rng.choice([Sex.FEMALE, Sex.MALE, Sex.FEMALE, Sex.OTHER]),
+            phone=f"+1 617 555 {rng.randint(100, 9999):04d}", email=f"{given.lower()}.{n}@example.com",
+            address_line=f"{rng.randint(1, 999)} Example Street", city=city, state=state, postal_code=zip_code,
+            emergency_contact_name=f"{rng.choice(GIVEN)} {family}",
+            emergency_contact_phone=f"+1 617 555 {rng.randint(100, 9999):04d}",
+            created_at=now, updated_at=now))
+    Patient.objects.bulk_create(new)
+    Clinic.objects.filter(pk=clinic.pk, next_mrn__lte=count).update(next_mrn=count + 1)

@@ -1,0 +1,27 @@
+"""`ketacare demo`: seed (or refresh) the demo clinic and print its logins. Idempotent."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ketacare.core.demo import seed_demo
+
+DEFAULT_PASSWORD = "ketacare-demo"
+
+
+class Command(BaseCommand):
+    help = "Seed the demo clinic with a user for every role and synthetic patients."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="password for every demo user")
+        parser.add_argument("--allow-production", action="store_true",
+                            help="seed even when KETACARE_DEBUG is False (never on a real clinic's database)")
+
+    def handle(self, *args, password, allow_production, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("refusing to create demo logins with KETACARE_DEBUG=False; pass --allow-production "
+                               "only on a throwaway database")
+        clinic, users = seed_demo(password=password)
+        self.stdout.write(f"Demo clinic: {clinic.name}")
+        self.stdout.write("Logins (username / password / role):")
+        for user in users:
+            self.stdout.write(f"  {user.username:<12} {password}   {user.get_role_display()}")

@@ -1,0 +1,208 @@
+"""Outcome definitions: what counts as response, remission and relapse on each instrument.
+
+Source: shared/domain/instruments.md §0 (ranges, direction, recall periods), §1.2 (PHQ-9 response >= 50 % and
+remission < 5, conventional [U]), §2.2 (GAD-7, same convention [U]), §3 (LSAS: response > 35 % reduction, Taylor
+2018 [C]; cut-off >= 30 [S]), §4 (SPIN cut-off >= 19 [C]), §5 (Mini-SPIN cut-off >= 6 [C]), §12 (VAS-Anxiety
+response 50 % reduction, Taylor 2018 [C]), §13.5 (thresholds are configuration with provenance);
+shared/domain/evidence.md §1 (Taylor 2018: first rating 3 h after infusion), §6 (assessment windows);
+shared/domain/iv-ketamine.md §2 (Murrough 2013: relapse clock starts at the last infusion of the series).
+
+Every default below carries its provenance in `source`; a clinic overrides any field with `definition_for`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    LOWER_IS_BETTER = "lower_is_better"
+    HIGHER_IS_BETTER = "higher_is_better"
+
+
+class RelapseKind(StrEnum):
+    LOSS_OF_REMISSION = "loss_of_remission"  # total no longer within remission_max_total
+    LOSS_OF_RESPONSE = "loss_of_response"  # reduction from baseline no longer meets the response rule
+    PCT_OF_BASELINE = "pct_of_baseline"  # total back to >= pct_of_baseline % of the baseline total
+
+
+@dataclass(frozen=True)
+class RelapseRule:
+    """When a patient who was well at the end of a series counts as relapsed.
+
+    A relapse needs `consecutive` measurements in a row that meet the criterion; the relapse time is the first of
+    them. The patient is at risk only if the first measurement within `end_of_series_within` after the last dose
+    of the series does not meet the criterion (for LOSS_OF_RESPONSE: a responder at the end of the series).
+    """
+
+    kind: RelapseKind
+    consecutive: int = 2
+    pct_of_baseline: Decimal | None = None
+    end_of_series_within: timedelta = timedelta(days=7)
+
+    def __post_init__(self) -> None:
+        if self.consecutive < 1:
+            raise ValueError("relapse needs at least one measurement")
+        if self.kind is RelapseKind.PCT_OF_BASELINE and (self.pct_of_baseline is None or self.pct_of_baseline <= 0):
+            raise ValueError("PCT_OF_BASELINE relapse needs a positive pct_of_baseline")
+        if self.end_of_series_within <= timedelta(0):
+            raise ValueError("end_of_series_within must be positive")
+
+
+@dataclass(frozen=True)
+class RapidReliefWindow:
+    """Pre-dose value (within `pre_dose_within` before the dose) vs the value nearest `hours_after` the dose."""
+
+    hours_after: timedelta
+    tolerance: timedelta
+    pre_dose_within: timedelta
+
+
+@dataclass(frozen=True)
+class OutcomeDefinition:
+    """Response, remission and relapse rules for one instrument.
+
+    response_pct_reduction: percentage improvement from baseline that counts as response (35 means 35 %).
+    response_strict: True means the improvement must be strictly greater (LSAS "> 35 %"), False means at least
+        (PHQ-9 ">= 50 %").
+    remission_max_total: the worst total still counted as remission, INCLUSIVE; "PHQ-9 < 5" is stored as 4.
+        For HIGHER_IS_BETTER instruments it is the lowest total still counted as remission. None: no remission rule.
+    baseline_window: the baseline is the last value on or before the first dose and no older than this.
+    """
+
+    instrument_key: str
+    response_pct_reduction: Decimal
+    response_strict: bool
+    remission_max_total: Decimal | None
+    relapse: RelapseRule
+    direction: Direction = Direction.LOWER_IS_BETTER
+    baseline_window: timedelta = timedelta(days=14)
+    rapid_relief: RapidReliefWindow | None = None
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not Decimal(0) < self.response_pct_reduction <= Decimal(100):
+            raise ValueError("response_pct_reduction must be in (0, 100]")
+        if self.relapse.kind is RelapseKind.LOSS_OF_REMISSION and self.remission_max_total is None:
+            raise ValueError(f"{self.instrument_key}: loss-of-remission relapse needs remission_max_total")
+        if self.baseline_window <= timedelta(0):
+            raise ValueError("baseline_window must be positive")
+
+
+# Relapse default for every instrument: loss of response on two consecutive measurements. The domain files give
+# no relapse definition (Murrough 2013's is not quoted in iv-ketamine.md §2), so this is clinic policy [U].
+_LOSS_OF_RESPONSE_TWICE = RelapseRule(kind=RelapseKind.LOSS_OF_RESPONSE, consecutive=2)
+
+# Taylor 2018 took the first post-infusion rating at 3 h (evidence.md §1 [C]); the +/- 1 h tolerance and the
+# 24 h pre-dose window are clinic policy [U].
+_TAYLOR_3H = RapidReliefWindow(
+    hours_after=timedelta(hours=3), tolerance=timedelta(hours=1), pre_dose_within=timedelta(hours=24)
+)
+
+# Baseline windows follow each instrument's recall period (instruments.md §0): 2 weeks for PHQ-9/GAD-7, the past
+# week for LSAS/SPIN/Mini-SPIN, "now" (same day) for the VAS. Deriving the window from recall is our choice [U].
+DEFAULT_DEFINITIONS: Mapping[str, OutcomeDefinition] = {
+    d.instrument_key: d
+    for d in (
+        OutcomeDefinition(
+            instrument_key="phq-9",
+            response_pct_reduction=Decimal(50),
+            response_strict=False,
+            remission_max_total=Decimal(4),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=14),
+            source="instruments.md §1.2: response >= 50 % reduction, remission total < 5 [U conventional]",
+        ),
+        OutcomeDefinition(
+            instrument_key="gad-7",
+            response_pct_reduction=Decimal(50),
+            response_strict=False,
+            remission_max_total=Decimal(4),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=14),
+            source="instruments.md §2.2: response >= 50 % reduction, remission total < 5 [U common practice]",
+        ),
+        OutcomeDefinition(
+            instrument_key="lsas-cr",
+            response_pct_reduction=Decimal(35),
+            response_strict=True,
+            remission_max_total=Decimal(29),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=7),
+            rapid_relief=_TAYLOR_3H,
+            source=(
+                "instruments.md §3 / evidence.md §1: response > 35 % reduction (Taylor 2018) [C]; remission "
+                "total <= 29, i.e. below the >= 30 probable-SAD cut-off (Mennin 2002) [S -> U derived]; rapid "
+                "relief at 3 h as in Taylor's clinician-rated LSAS [C]"
+            ),
+        ),
+        OutcomeDefinition(
+            instrument_key="lsas-sr",
+            response_pct_reduction=Decimal(35),
+            response_strict=True,
+            remission_max_total=Decimal(29),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=7),
+            source=(
+                "instruments.md §3: response > 35 % reduction (Taylor 2018) [C]; remission total <= 29, below "
+                "the LSAS-SR >= 30 cut-off (Rytwinski 2009) [S -> U derived]"
+            ),
+        ),
+        OutcomeDefinition(
+            instrument_key="spin",
+            response_pct_reduction=Decimal(50),
+            response_strict=False,
+            remission_max_total=Decimal(18),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=7),
+            source=(
+                "instruments.md §4: no SPIN response definition retrieved, generic >= 50 % reduction [U]; "
+                "remission total <= 18, below the >= 19 cut-off [C cut-off, U derived]"
+            ),
+        ),
+        OutcomeDefinition(
+            instrument_key="mini-spin",
+            response_pct_reduction=Decimal(50),
+            response_strict=False,
+            remission_max_total=Decimal(5),
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=7),
+            source=(
+                "instruments.md §5: no Mini-SPIN response definition retrieved, generic >= 50 % reduction [U]; "
+                "remission total <= 5, below the >= 6 positive screen [C cut-off, U derived]"
+            ),
+        ),
+        OutcomeDefinition(
+            instrument_key="vas-anxiety",
+            response_pct_reduction=Decimal(50),
+            response_strict=False,
+            remission_max_total=None,
+            relapse=_LOSS_OF_RESPONSE_TWICE,
+            baseline_window=timedelta(days=1),
+            rapid_relief=_TAYLOR_3H,
+            source=(
+                "instruments.md §12 / evidence.md §1: response = 50 % reduction (Taylor 2018) [C], read as "
+                "'at least 50 %' [U]; no remission rule; rapid relief at 3 h (Taylor) [C]"
+            ),
+        ),
+    )
+}
+
+
+def definition_for(
+    instrument_key: str, clinic_overrides: Mapping[str, Mapping[str, object]] | None = None
+) -> OutcomeDefinition:
+    """The default definition for an instrument with the clinic's field overrides applied (and re-validated)."""
+    try:
+        definition = DEFAULT_DEFINITIONS[instrument_key]
+    except KeyError:
+        raise KeyError(f"no outcome definition for instrument {instrument_key!r}") from None
+    changes = (clinic_overrides or {}).get(instrument_key)
+    if not changes:
+        return definition
+    if "source" not in changes:
+        changed = ", ".join(sorted(changes))
+        changes = {**changes, "source": f"clinic override ({changed}) of: {definition.source}"}
+    return replace(definition, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,588 @@
+"""Eligibility rules and `evaluate` (screening/domain/rules.py).
+
+The contraindication table has one row per rule per route; each row names the shared/domain file the rule must
+cite. Absolute contraindications come from esketamine-and-rems.md §4 (and, for IV ketamine, the trial exclusions
+of iv-ketamine.md §7); relative ones from the warnings (§5-§6) and iv-ketamine.md §3/§6/§7; suicide-risk and
+psychotic-symptom rules from instruments.md §1.3, §6 and §9.
+"""
+
+from dataclasses import fields, replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ketacare.screening.domain import icd10
+from ketacare.screening.domain.facts import (
+    CONDITION_BY_CATEGORY,
+    FACT_NAMES,
+    IMPLIES,
+    CssrsRisk,
+    IntakeFacts,
+    InvalidFacts,
+    validate_facts,
+)
+from ketacare.screening.domain.resistance import Response, TreatmentTrial, TrialKind
+from ketacare.screening.domain.rules import (
+    RULES,
+    RULES_BY_CODE,
+    RULESET_VERSION,
+    EligibilityParams,
+    Route,
+    Status,
+    Verdict,
+    evaluate,
+    rules_for,
+)
+
+TODAY = date(2026, 7, 1)
+PARAMS = EligibilityParams()
+ESK, IV = Route.ESKETAMINE, Route.IV_KETAMINE
+EXCLUDE, CAUTION, INFO = Verdict.EXCLUDE, Verdict.CAUTION, Verdict.INFO
+DOMAIN_FILES = {"esketamine-and-rems.md", "iv-ketamine.md", "instruments.md", "evidence.md"}
+BOOL_FACTS = tuple(f.name for f in fields(IntakeFacts) if f.type == "bool | None")
+
+
+def trial(name, **overrides):
+    values = dict(
+        name=name,
+        kind=TrialKind.ORAL_ANTIDEPRESSANT,
+        dose_mg_per_day=Decimal("150"),
+        duration_weeks=8,
+        adequate=True,
+        response=Response.NONE,
+        current_episode=True,
+    )
+    values.update(overrides)
+    return TreatmentTrial(**values)
+
+
+# A fully assessed adult with recurrent MDD (TRD) and social anxiety disorder, nothing contraindicating.
+CLEAN = IntakeFacts(
+    date_of_birth=date(1985, 3, 14),
+    weight_kg=Decimal("70"),
+    height_cm=Decimal("175"),
+    systolic_mmhg=120,
+    diastolic_mmhg=80,
+    heart_rate_bpm=72,
+    diagnoses=("F33.1", "F40.10"),
+    **{name: False for name in BOOL_FACTS},
+    prior_trials=(trial("sertraline"), trial("venlafaxine", response=Response.PARTIAL)),
+    cssrs_risk=CssrsRisk.NONE,
+    phq9_total=14,
+    phq9_item9=0,
+)
+
+
+def run(route, facts=CLEAN, params=PARAMS):
+    return evaluate(facts, route, params, TODAY)
+
+
+def codes(result):
+    return [finding.rule_code for finding in result.findings]
+
+
+def test_a_clean_intake_is_eligible_for_both_routes():
+    esk = run(ESK)
+    assert esk.status == Status.ELIGIBLE
+    assert codes(esk) == ["esk.meets_trd_definition", "esk.rems_patient_enrollment"]
+    assert esk.missing_facts == ()
+    assert esk.ruleset_version == RULESET_VERSION
+    iv = run(IV)
+    assert iv.status == Status.ELIGIBLE
+    assert codes(iv) == ["iv.dosing_weight"]
+    assert iv.findings[0].message.startswith("Weight 70 kg, BMI 22.9:")
+
+
+ESK_FILE, IV_FILE, INSTR = "esketamine-and-rems.md", "iv-ketamine.md", "instruments.md"
+MDD_ONLY = (trial("sertraline"),)
+
+# (route, rule code, verdict, cited file, changes to CLEAN that should trigger it)
+# fmt: off
+CONTRAINDICATIONS = [
+    # esketamine: labeled contraindications, esketamine-and-rems.md §4
+    (ESK, "esk.aneurysmal_vascular_disease", EXCLUDE, ESK_FILE, {"aneurysmal_vascular_disease": True}),
+    (ESK, "esk.arteriovenous_malformation", EXCLUDE, ESK_FILE, {"arteriovenous_malformation": True}),
+    (ESK, "esk.intracerebral_hemorrhage_history", EXCLUDE, ESK_FILE, {"intracerebral_hemorrhage_history": True}),
+    (ESK, "esk.hypersensitivity", EXCLUDE, ESK_FILE, {"hypersensitivity_ketamine": True}),
+    (ESK, "esk.raised_intracranial_pressure", EXCLUDE, ESK_FILE, {"raised_intracranial_pressure": True}),
+    (ESK, "esk.uncontrolled_hypertension", EXCLUDE, ESK_FILE,
+     {"hypertension": True, "hypertension_uncontrolled": True}),
+    (ESK, "esk.under_minimum_age", EXCLUDE, ESK_FILE, {"date_of_birth": date(2008, 7, 2)}),
+    # esketamine: warnings, esketamine-and-rems.md §2, §4 (BP/ICP judgement), §5, §6
+    (ESK, "esk.baseline_bp_elevated", CAUTION, ESK_FILE, {"systolic_mmhg": 141}),
+    (ESK, "esk.hypertension", CAUTION, ESK_FILE, {"hypertension": True}),
+    (ESK, "esk.cardiovascular_disease", CAUTION, ESK_FILE, {"cardiovascular_disease": True}),
+    (ESK, "esk.cerebrovascular_disease", CAUTION, ESK_FILE, {"cerebrovascular_disease": True}),
+    (ESK, "esk.psychosis", CAUTION, ESK_FILE, {"psychosis_history": True}),
+    (ESK, "esk.mania_or_bipolar", CAUTION, ESK_FILE, {"mania_or_bipolar_history": True}),
+    (ESK, "esk.substance_use", CAUTION, ESK_FILE, {"substance_use_disorder_history": True}),
+    (ESK, "esk.ketamine_misuse_history", CAUTION, ESK_FILE, {"ketamine_misuse_history": True}),
+    (ESK, "esk.cns_depressant", CAUTION, ESK_FILE, {"takes_opioid": True}),
+    (ESK, "esk.bp_raising_drug", CAUTION, ESK_FILE, {"takes_maoi": True}),
+    (ESK, "esk.pregnancy", CAUTION, ESK_FILE, {"pregnant": True}),
+    (ESK, "esk.breastfeeding", CAUTION, ESK_FILE, {"breastfeeding": True}),
+    (ESK, "esk.off_label_diagnosis", CAUTION, ESK_FILE, {"diagnoses": ("F40.10", "F41.1")}),
+    (ESK, "esk.not_treatment_resistant", CAUTION, ESK_FILE, {"prior_trials": MDD_ONLY}),
+    (ESK, "esk.meets_trd_definition", INFO, ESK_FILE, {}),
+    (ESK, "esk.rems_patient_enrollment", INFO, ESK_FILE, {}),
+    # IV ketamine: trial exclusion criteria, iv-ketamine.md §7 (and evidence.md for the adult-only program)
+    (IV, "iv.psychosis_current", EXCLUDE, IV_FILE, {"psychosis_history": True, "psychosis_current": True}),
+    (IV, "iv.mania_current", EXCLUDE, IV_FILE, {"mania_or_bipolar_history": True, "mania_current": True}),
+    (IV, "iv.pregnancy", EXCLUDE, IV_FILE, {"pregnant": True}),
+    (IV, "iv.breastfeeding", EXCLUDE, IV_FILE, {"breastfeeding": True}),
+    (IV, "iv.lacks_capacity_to_consent", EXCLUDE, IV_FILE, {"lacks_capacity_to_consent": True}),
+    (IV, "iv.ketamine_misuse_history", EXCLUDE, IV_FILE, {"ketamine_misuse_history": True}),
+    (IV, "iv.substance_use_disorder_current", EXCLUDE, IV_FILE,
+     {"substance_use_disorder_history": True, "substance_use_disorder_current": True}),
+    (IV, "iv.uncontrolled_hypertension", EXCLUDE, IV_FILE, {"hypertension": True, "hypertension_uncontrolled": True}),
+    (IV, "iv.hypersensitivity", EXCLUDE, IV_FILE, {"hypersensitivity_ketamine": True}),
+    (IV, "iv.aneurysmal_vascular_disease", EXCLUDE, IV_FILE, {"aneurysmal_vascular_disease": True}),
+    (IV, "iv.arteriovenous_malformation", EXCLUDE, IV_FILE, {"arteriovenous_malformation": True}),
+    (IV, "iv.intracerebral_hemorrhage_history", EXCLUDE, IV_FILE, {"intracerebral_hemorrhage_history": True}),
+    (IV, "iv.raised_intracranial_pressure", EXCLUDE, IV_FILE, {"raised_intracranial_pressure": True}),
+    (IV, "iv.under_minimum_age", EXCLUDE, "evidence.md", {"date_of_birth": date(2010, 1, 1)}),
+    # IV ketamine: relative, iv-ketamine.md §3, §4, §6, §7 (drug interactions by analogy with the esketamine label)
+    (IV, "iv.baseline_bp_elevated", CAUTION, IV_FILE, {"diastolic_mmhg": 91}),
+    (IV, "iv.hypertension", CAUTION, IV_FILE, {"hypertension": True}),
+    (IV, "iv.cardiovascular_disease", CAUTION, IV_FILE, {"cardiovascular_disease": True}),
+    (IV, "iv.cerebrovascular_disease", CAUTION, IV_FILE, {"cerebrovascular_disease": True}),
+    (IV, "iv.psychosis_history", CAUTION, IV_FILE, {"psychosis_history": True}),
+    (IV, "iv.substance_use_history", CAUTION, IV_FILE, {"substance_use_disorder_history": True}),
+    (IV, "iv.benzodiazepine_high_dose", CAUTION, IV_FILE,
+     {"takes_benzodiazepine": True, "benzodiazepine_lorazepam_eq_mg_per_day": Decimal("3.5")}),
+    (IV, "iv.cns_depressant", CAUTION, ESK_FILE,
+     {"takes_benzodiazepine": True, "benzodiazepine_lorazepam_eq_mg_per_day": Decimal("1")}),
+    (IV, "iv.bp_raising_drug", CAUTION, ESK_FILE, {"takes_stimulant": True}),
+    (IV, "iv.no_supported_diagnosis", CAUTION, IV_FILE, {"diagnoses": ("F41.0",)}),
+    (IV, "iv.dosing_weight", INFO, IV_FILE, {}),
+]
+# Suicide risk and psychotic symptoms apply to both routes: instruments.md §1.3, §6.2-§6.3, §9.
+for _route in (ESK, IV):
+    CONTRAINDICATIONS += [
+        (_route, "suicide.cssrs_high", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.HIGH}),
+        (_route, "suicide.cssrs_moderate", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.MODERATE}),
+        (_route, "suicide.cssrs_low", INFO, INSTR, {"cssrs_risk": CssrsRisk.LOW}),
+        (_route, "suicide.phq9_item9_positive", CAUTION, INSTR, {"phq9_item9": 1}),
+        (_route, "suicide.prior_attempt", INFO, INSTR, {"prior_suicide_attempt": True}),
+        (_route, "psychosis.bprs_positive_elevated", CAUTION, INSTR, {"bprs_positive_max_item": 4}),
+    ]
+# fmt: on
+
+STATUS_FOR = {EXCLUDE: Status.NOT_ELIGIBLE, CAUTION: Status.ELIGIBLE_WITH_CAUTIONS, INFO: Status.ELIGIBLE}
+
+
+@pytest.mark.parametrize(
+    ("route", "code", "verdict", "cited_file", "changes"),
+    CONTRAINDICATIONS,
+    ids=[f"{row[0]}:{row[1]}" for row in CONTRAINDICATIONS],
+)
+def test_contraindication_table(route, code, verdict, cited_file, changes):
+    result = run(route, replace(CLEAN, **changes))
+    found = [finding for finding in result.findings if finding.rule_code == code]
+    assert len(found) == 1, codes(result)
+    assert found[0].verdict == verdict
+    assert found[0].citation.file == cited_file
+    assert found[0].citation == RULES_BY_CODE[code].citation
+    assert found[0].message and "{" not in found[0].message
+    assert result.status == STATUS_FOR[verdict]
+    assert result.missing_facts == ()
+
+
+def test_the_table_has_a_row_for_every_rule_on_every_route():
+    in_table = {(row[0], row[1]) for row in CONTRAINDICATIONS}
+    in_ruleset = {(route, rule.code) for rule in RULES for route in rule.routes}
+    assert in_table == in_ruleset
+
+
+def test_rule_codes_are_unique_and_cite_a_domain_file_and_section():
+    assert len(RULES_BY_CODE) == len(RULES)
+    for rule in RULES:
+        assert rule.code.split(".")[0] in {"esk", "iv", "suicide", "psychosis"}
+        assert rule.citation.file in DOMAIN_FILES, rule.code
+        assert "§" in rule.citation.section, rule.code
+        assert str(rule.citation).startswith("shared/domain/")
+        assert set(rule.needs) <= set(FACT_NAMES), rule.code
+
+
+def test_every_absolute_contraindication_of_the_esketamine_label_is_an_exclusion():
+    # esketamine-and-rems.md §4 items 1-4 plus the BP/intracranial-pressure statement
+    labeled = {
+        "esk.aneurysmal_vascular_disease",
+        "esk.arteriovenous_malformation",
+        "esk.intracerebral_hemorrhage_history",
+        "esk.hypersensitivity",
+        "esk.raised_intracranial_pressure",
+        "esk.uncontrolled_hypertension",
+    }
+    assert labeled <= {rule.code for rule in rules_for(ESK) if rule.verdict == EXCLUDE}
+
+
+@pytest.mark.parametrize(
+    ("code", "route", "category_code"),
+    [
+        ("esk.aneurysmal_vascular_disease", ESK, "I71.43"),
+        ("esk.aneurysmal_vascular_disease", ESK, "I67.1"),
+        ("esk.arteriovenous_malformation", ESK, "Q28.2"),
+        ("esk.intracerebral_hemorrhage_history", ESK, "I69.10"),
+        ("esk.raised_intracranial_pressure", ESK, "G93.2"),
+        ("iv.aneurysmal_vascular_disease", IV, "I72.6"),
+        ("iv.pregnancy", IV, "Z33.1"),
+    ],
+)
+def test_a_recorded_diagnosis_triggers_the_exclusion_even_if_the_checkbox_is_unanswered(code, route, category_code):
+    field = RULES_BY_CODE[code].needs[0]
+    facts = replace(CLEAN, diagnoses=("F33.1", category_code), **{field: None})
+    result = run(route, facts)
+    assert code in codes(result)
+    assert result.status == Status.NOT_ELIGIBLE
+    assert field not in result.missing_facts
+
+
+@pytest.mark.parametrize(
+    ("route", "changes", "fires"),
+    [
+        (ESK, {"systolic_mmhg": 140, "diastolic_mmhg": 90}, False),  # "> 140/90": the limit itself is not above
+        (ESK, {"systolic_mmhg": 141, "diastolic_mmhg": 90}, True),
+        (ESK, {"systolic_mmhg": 140, "diastolic_mmhg": 91}, True),
+        (IV, {"systolic_mmhg": 140, "diastolic_mmhg": 90}, False),
+        (IV, {"systolic_mmhg": 165, "diastolic_mmhg": 95}, True),
+    ],
+)
+def test_baseline_bp_caution_is_strictly_above_140_over_90(route, changes, fires):
+    code = "esk.baseline_bp_elevated" if route == ESK else "iv.baseline_bp_elevated"
+    assert (code in codes(run(route, replace(CLEAN, **changes)))) is fires
+
+
+@pytest.mark.parametrize(("born", "excluded"), [(date(2008, 7, 1), False), (date(2008, 7, 2), True)])
+def test_minimum_age_boundary_is_the_eighteenth_birthday(born, excluded):
+    for route in (ESK, IV):
+        result = run(route, replace(CLEAN, date_of_birth=born))
+        assert (result.status == Status.NOT_ELIGIBLE) is excluded
+
+
+def test_benzodiazepine_dose_at_the_limit_is_not_above_it():
+    facts = replace(CLEAN, takes_benzodiazepine=True, benzodiazepine_lorazepam_eq_mg_per_day=Decimal("3"))
+    assert "iv.benzodiazepine_high_dose" not in codes(run(IV, facts))
+
+
+def test_phq9_item9_of_zero_is_silent_but_never_assumed():
+    assert "suicide.phq9_item9_positive" not in codes(run(ESK))
+    result = run(ESK, replace(CLEAN, phq9_item9=None))
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("phq9_item9",)
+
+
+def test_cssrs_high_is_a_caution_not_an_exclusion_because_mdsi_is_a_labeled_indication():
+    result = run(ESK, replace(CLEAN, cssrs_risk=CssrsRisk.HIGH, phq9_item9=3, phq9_total=20))
+    assert result.status == Status.ELIGIBLE_WITH_CAUTIONS
+    assert {"suicide.cssrs_high", "suicide.phq9_item9_positive"} <= set(codes(result))
+    assert "no dosing until evaluated" in next(
+        f.message for f in result.findings if f.rule_code == "suicide.cssrs_high"
+    )
+
+
+def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():
+    facts = replace(CLEAN, psychosis_history=True, psychosis_current=True)
+    assert run(ESK, facts).status == Status.ELIGIBLE_WITH_CAUTIONS
+    assert run(IV, facts).status == Status.NOT_ELIGIBLE
+    past_only = replace(CLEAN, psychosis_history=True, psychosis_current=None)
+    assert run(IV, past_only).missing_facts == ("psychosis_current",)  # past psychosis: is it current?
+
+
+def test_treatment_resistance_is_explained_in_the_finding():
+    result = run(ESK, replace(CLEAN, prior_trials=MDD_ONLY))
+    finding = next(f for f in result.findings if f.rule_code == "esk.not_treatment_resistant")
+    assert "1 adequate failed oral antidepressant trial(s)" in finding.message
+    assert result.resistance is not None and result.resistance.is_trd is False
+
+
+# ---- incomplete -----------------------------------------------------------------------------------------------
+
+
+def test_nothing_recorded_is_incomplete_and_lists_what_each_route_needs():
+    esk = run(ESK, IntakeFacts())
+    iv = run(IV, IntakeFacts())
+    assert esk.status == iv.status == Status.INCOMPLETE
+    always = {
+        "date_of_birth",
+        "systolic_mmhg",
+        "diastolic_mmhg",
+        "diagnoses",
+        "hypersensitivity_ketamine",
+        "aneurysmal_vascular_disease",
+        "arteriovenous_malformation",
+        "intracerebral_hemorrhage_history",
+        "cssrs_risk",
+        "phq9_item9",
+        "pregnant",
+    }
+    assert always <= set(esk.missing_facts)
+    assert always | {"weight_kg", "height_cm", "psychosis_current", "lacks_capacity_to_consent"} <= set(
+        iv.missing_facts
+    )
+    assert "lacks_capacity_to_consent" not in esk.missing_facts  # no esketamine rule needs it
+    # listed once each, in intake-form order
+    for result in (esk, iv):
+        assert list(result.missing_facts) == sorted(set(result.missing_facts), key=FACT_NAMES.index)
+
+
+@pytest.mark.parametrize(
+    ("route", "field", "missing"),
+    [
+        (ESK, "cssrs_risk", ("cssrs_risk",)),
+        (IV, "weight_kg", ("weight_kg",)),
+        (ESK, "diagnoses", ("diagnoses",)),
+        (IV, "takes_maoi", ("takes_maoi",)),
+        (ESK, "pregnant", ("pregnant",)),
+        (ESK, "hypertension", ("hypertension",)),  # uncontrolled=False is recorded, so only this is asked
+        (IV, "prior_trials", ()),  # IV ketamine needs no trial history
+        (IV, "bprs_positive_max_item", ()),  # optional at intake
+        (IV, "takes_lamotrigine", ()),  # recorded, but no sourced rule uses it
+    ],
+)
+def test_one_unrecorded_fact_is_named(route, field, missing):
+    result = run(route, replace(CLEAN, **{field: None}))
+    assert result.missing_facts == missing
+    assert result.status == (Status.INCOMPLETE if missing else Status.ELIGIBLE)
+
+
+def test_taking_a_benzodiazepine_asks_for_the_dose_for_iv_only():
+    facts = replace(CLEAN, takes_benzodiazepine=True, benzodiazepine_lorazepam_eq_mg_per_day=None)
+    iv = run(IV, facts)
+    assert iv.status == Status.INCOMPLETE
+    assert iv.missing_facts == ("benzodiazepine_lorazepam_eq_mg_per_day",)
+    assert run(ESK, facts).status == Status.ELIGIBLE_WITH_CAUTIONS
+
+
+def test_a_trial_with_unknown_adequacy_that_could_decide_trd_makes_esketamine_incomplete():
+    facts = replace(CLEAN, prior_trials=(trial("sertraline"), trial("venlafaxine", adequate=None)))
+    result = run(ESK, facts)
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("prior_trials",)
+    assert set(result.undecided_rules) == {"esk.not_treatment_resistant", "esk.meets_trd_definition"}
+
+
+def test_an_exclusion_wins_over_missing_facts_which_are_still_listed():
+    facts = replace(CLEAN, aneurysmal_vascular_disease=True, cssrs_risk=None, weight_kg=None)
+    esk = run(ESK, facts)
+    assert esk.status == Status.NOT_ELIGIBLE
+    assert esk.missing_facts == ("cssrs_risk",)
+    iv = run(IV, facts)
+    assert iv.status == Status.NOT_ELIGIBLE
+    assert iv.missing_facts == ("weight_kg", "cssrs_risk")
+
+
+def test_missing_facts_win_over_cautions():
+    result = run(ESK, replace(CLEAN, hypertension=True, cssrs_risk=None))
+    assert result.status == Status.INCOMPLETE
+    assert "esk.hypertension" in codes(result)
+
+
+def test_findings_are_ordered_exclusions_then_cautions_then_information():
+    facts = replace(CLEAN, hypertension=True, arteriovenous_malformation=True, cssrs_risk=CssrsRisk.LOW)
+    verdicts = [finding.verdict for finding in run(ESK, facts).findings]
+    assert verdicts == sorted(verdicts, key=[EXCLUDE, CAUTION, INFO].index)
+    assert verdicts[0] == EXCLUDE and verdicts[-1] == INFO
+
+
+# ---- parameters ---------------------------------------------------------------------------------------------------
+
+
+def test_clinic_parameters_override_the_cited_defaults():
+    facts = replace(CLEAN, date_of_birth=date(2006, 1, 1), systolic_mmhg=145, diastolic_mmhg=92)
+    default = run(ESK, facts)
+    assert "esk.baseline_bp_elevated" in codes(default)
+    assert default.status == Status.ELIGIBLE_WITH_CAUTIONS
+    strict_age = EligibilityParams(min_age_years=21)
+    assert run(ESK, facts, strict_age).status == Status.NOT_ELIGIBLE
+    relaxed_bp = EligibilityParams(baseline_systolic_caution_above_mmhg=150, baseline_diastolic_caution_above_mmhg=95)
+    assert run(ESK, facts, relaxed_bp).status == Status.ELIGIBLE
+    three_trials = EligibilityParams(trd_min_failed_trials=3)
+    assert "esk.not_treatment_resistant" in codes(run(ESK, CLEAN, three_trials))
+
+
+def test_routes_accept_their_string_values_and_refuse_others():
+    assert run("esketamine").route == ESK
+    assert run("iv-ketamine").route == IV
+    with pytest.raises(ValueError):
+        run("oral-ketamine")
+
+
+def test_invalid_facts_are_refused_before_any_rule_runs():
+    with pytest.raises(InvalidFacts) as caught:
+        run(ESK, replace(CLEAN, weight_kg=Decimal("0"), date_of_birth=date(2027, 1, 1)))
+    assert {error.field for error in caught.value.errors} == {"weight_kg", "date_of_birth"}
+
+
+# ---- properties over arbitrary fact combinations -------------------------------------------------------------
+
+
+def make_consistent(facts: IntakeFacts) -> IntakeFacts:
+    """Resolve the few cross-field contradictions that validation refuses, without removing any True fact."""
+    changes = {}
+    systolic, diastolic = facts.systolic_mmhg, facts.diastolic_mmhg
+    if systolic is not None and diastolic is not None and systolic <= diastolic:
+        changes["diastolic_mmhg"] = systolic - 10
+    if facts.phq9_total is not None and facts.phq9_item9 is not None and facts.phq9_item9 > facts.phq9_total:
+        changes["phq9_total"] = facts.phq9_item9
+    if facts.takes_benzodiazepine is False and facts.benzodiazepine_lorazepam_eq_mg_per_day:
+        changes["benzodiazepine_lorazepam_eq_mg_per_day"] = None
+    for category in icd10.categories_of(facts.diagnoses or ()):
+        if (name := CONDITION_BY_CATEGORY.get(category)) and getattr(facts, name) is False:
+            changes[name] = True
+    facts = replace(facts, **changes)
+    for narrow, broad in IMPLIES:
+        if getattr(facts, narrow) is True and getattr(facts, broad) is False:
+            facts = replace(facts, **{broad: True})
+    return facts
+
+
+trials = st.builds(
+    TreatmentTrial,
+    name=st.sampled_from(["sertraline", "venlafaxine", "bupropion", "CBT"]),
+    kind=st.sampled_from(TrialKind),
+    dose_mg_per_day=st.none() | st.decimals(min_value=0, max_value=600, places=1),
+    duration_weeks=st.none() | st.integers(0, 52),
+    adequate=st.none() | st.booleans(),
+    response=st.none() | st.sampled_from(Response),
+    current_episode=st.none() | st.booleans(),
+)
+
+FIELD_VALUES = dict(
+    date_of_birth=st.none() | st.dates(min_value=date(1910, 1, 1), max_value=TODAY),
+    weight_kg=st.none() | st.decimals(min_value=20, max_value=400, places=3),
+    height_cm=st.none() | st.decimals(min_value=90, max_value=250, places=1),
+    systolic_mmhg=st.none() | st.integers(80, 240),
+    diastolic_mmhg=st.none() | st.integers(40, 140),
+    heart_rate_bpm=st.none() | st.integers(30, 200),
+    diagnoses=st.none() | st.lists(st.sampled_from(sorted(icd10.TABLE)), max_size=4, unique=True).map(tuple),
+    benzodiazepine_lorazepam_eq_mg_per_day=st.none() | st.decimals(min_value=0, max_value=20, places=2),
+    prior_trials=st.none() | st.lists(trials, max_size=4).map(tuple),
+    cssrs_risk=st.none() | st.sampled_from(CssrsRisk),
+    phq9_total=st.none() | st.integers(0, 27),
+    phq9_item9=st.none() | st.integers(0, 3),
+    bprs_positive_max_item=st.none() | st.integers(1, 7),
+    **{name: st.none() | st.booleans() for name in BOOL_FACTS},
+)
+assert set(FIELD_VALUES) == set(FACT_NAMES)
+
+
+@st.composite
+def near(draw, base):
+    """`base` with a few facts changed, so single facts decide the status as often as not."""
+    names = draw(st.lists(st.sampled_from(FACT_NAMES), max_size=4, unique=True))
+    return replace(base, **{name: draw(FIELD_VALUES[name]) for name in names})
+
+
+valid_facts = st.one_of(
+    near(CLEAN),
+    near(IntakeFacts()),
+    st.builds(IntakeFacts, **FIELD_VALUES),
+).map(make_consistent)
+
+routes = st.sampled_from(Route)
+RANK = {Status.ELIGIBLE: 0, Status.ELIGIBLE_WITH_CAUTIONS: 1, Status.INCOMPLETE: 2, Status.NOT_ELIGIBLE: 3}
+SEVERITY = {INFO: 0, CAUTION: 1, EXCLUDE: 2}
+
+
+def severity(result):
+    return max((SEVERITY[finding.verdict] for finding in result.findings), default=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_facts, routes)
+def test_any_valid_facts_give_a_consistent_explained_result(facts, route):
+    assert validate_facts(facts, today=TODAY) == ()
+    result = run(route, facts)
+    assert result.route == route
+    for finding in result.findings:
+        rule = RULES_BY_CODE[finding.rule_code]
+        assert route in rule.routes
+        assert (finding.verdict, finding.citation) == (rule.verdict, rule.citation)
+        assert finding.citation.file in DOMAIN_FILES
+        assert finding.message and "{" not in finding.message
+    assert set(result.missing_facts) <= set(FACT_NAMES)
+    assert bool(result.missing_facts) == bool(result.undecided_rules)
+    verdicts = {finding.verdict for finding in result.findings}
+    if EXCLUDE in verdicts:
+        expected = Status.NOT_ELIGIBLE
+    elif result.missing_facts:
+        expected = Status.INCOMPLETE
+    elif CAUTION in verdicts:
+        expected = Status.ELIGIBLE_WITH_CAUTIONS
+    else:
+        expected = Status.ELIGIBLE
+    assert result.status == expected
+    assert run(route, facts) == result  # a pure function of its inputs
+
+
+# Each exclusion fact (set by the clinician) per route; taken from the contraindication table above.
+EXCLUSION_CHANGES = [(row[0], row[4]) for row in CONTRAINDICATIONS if row[2] == EXCLUDE]
+
+
+@settings(max_examples=150, deadline=None)
+@given(valid_facts)
+def test_adding_an_exclusion_fact_never_makes_the_status_better(facts):
+    for route, changes in EXCLUSION_CHANGES:
+        before = run(route, facts)
+        after = run(route, make_consistent(replace(facts, **changes)))
+        assert after.status == Status.NOT_ELIGIBLE, (route, changes)
+        assert RANK[after.status] >= RANK[before.status]
+
+
+@settings(max_examples=100, deadline=None)
+@given(valid_facts)
+def test_turning_an_absent_condition_present_never_removes_a_finding(facts):
+    for name in BOOL_FACTS:
+        narrower = {n: None for n, broad in IMPLIES if broad == name and getattr(facts, n) is True}
+        absent = make_consistent(replace(facts, **narrower, **{name: False}))
+        if getattr(absent, name) is not False:
+            continue  # a recorded diagnosis says the condition is present; it cannot be recorded absent
+        present = make_consistent(replace(absent, **{name: True}))
+        for route in Route:
+            before, after = run(route, absent), run(route, present)
+            assert set(codes(before)) <= set(codes(after)), (route, name)
+            assert severity(after) >= severity(before), (route, name)
+            if before.status == Status.NOT_ELIGIBLE:
+                assert after.status == Status.NOT_ELIGIBLE, (route, name)
+
+
+anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 1000),
+    st.text(max_size=6),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.dates(),
+)
+arbitrary_facts = st.builds(
+    IntakeFacts,
+    date_of_birth=st.none() | st.dates(),
+    weight_kg=st.none() | st.decimals(allow_nan=True, allow_infinity=True),
+    height_cm=st.none() | st.decimals(min_value=-10, max_value=1000),
+    systolic_mmhg=st.none() | st.integers(-10, 500),
+    diastolic_mmhg=st.none() | st.integers(-10, 500),
+    diagnoses=st.none() | st.lists(st.sampled_from(sorted(icd10.TABLE)) | st.text(max_size=8), max_size=3).map(tuple),
+    prior_trials=st.none() | st.lists(trials, max_size=3).map(tuple),
+    cssrs_risk=anything,
+    phq9_total=anything,
+    phq9_item9=anything,
+    bprs_positive_max_item=anything,
+    benzodiazepine_lorazepam_eq_mg_per_day=st.none() | st.decimals(allow_nan=True),
+    **{name: st.none() | st.booleans() for name in BOOL_FACTS},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(arbitrary_facts, routes)
+def test_arbitrary_input_is_either_evaluated_or_refused_with_field_errors(facts, route):
+    try:
+        result = run(route, facts)
+    except InvalidFacts as refused:
+        assert refused.errors
+        assert all(error.field and error.message for error in refused.errors)
+        return
+    assert result.status in Status

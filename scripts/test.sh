@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make test: install what is needed, then run the whole suite on SQLite and on PostgreSQL (same tests).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh || exit 1
+PG_URL=$(bash scripts/ensure-system.sh) || exit 1
+
+export KETACARE_DEBUG=False SECRET_KEY="test-only-secret-key-not-for-production-0123456789" ALLOWED_HOSTS="*"
+export EMAIL_URL="${EMAIL_URL:-smtp://127.0.0.1:25}"
+unset DATABASE_URL
+
+echo "== migrations are in step with the models"
+.venv/bin/ketacare makemigrations --check --dry-run >/dev/null || { echo "makemigrations --check failed: add a named migration"; exit 1; }
+
+echo "== SQLite"
+.venv/bin/python -m pytest "$@"
+sqlite_rc=$?
+
+echo "== PostgreSQL ($PG_URL)"
+DATABASE_URL="$PG_URL" .venv/bin/python -m pytest "$@"
+pg_rc=$?
+
+# Nothing is printed after pytest: its summary line stays the last line of the output.
+[ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]
