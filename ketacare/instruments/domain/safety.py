@@ -1,0 +1,109 @@
+"""Safety rules: alerts raised from item values, totals and bands of one scored questionnaire.
+
+Source: shared/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1 -> same-day clinician assessment), §1.2 and §13.4
+(a missing safety item is "unknown -> prompt clinician", never 0), §6.2-6.3 (C-SSRS levels and actions),
+§7 (dissociation: CADSS total > 4 and change > 0), §8 (MOAA/S <= 3 moderate or greater sedation, <= 1 emergency
+[U clinic policy]), §9 (BPRS+ item >= 4 or rise >= 3 from pre-dose [U clinic policy]), §13.3 (safety triggers are
+evaluated on item values, not only totals), §13.5 (thresholds are configuration).
+
+The rules themselves are data in each instrument definition, each citing its section. A clinic overrides a
+rule's threshold per call with `thresholds={rule_code: value}`; unknown codes are refused so that a typo can
+never silently switch a rule back to its default.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ketacare.instruments.domain.model import (
+    RULE_KINDS_WITH_THRESHOLD,
+    Alert,
+    Instrument,
+    RuleKind,
+    SafetyRule,
+    ScoreStatus,
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at, computed by the scorer."""
+
+    status: ScoreStatus
+    total: Decimal | None
+    band: str | None
+    band_floor: str | None  # C-SSRS: the lowest category already certain from the answers given
+    item_scores: Mapping[str, Decimal]
+    answered_when_skipped: tuple[str, ...]
+
+
+def effective_thresholds(
+    instrument: Instrument, overrides: Mapping[str, int | Decimal] | None
+) -> dict[str, Decimal | None]:
+    """Each rule's threshold: the definition's cited default unless the clinic overrides it."""
+    thresholds = {rule.code: rule.threshold for rule in instrument.safety_rules}
+    for code, value in (overrides or {}).items():
+        rule = next((r for r in instrument.safety_rules if r.code == code), None)
+        if rule is None:
+            raise ValueError(f"{instrument.key} has no safety rule {code!r}")
+        if rule.kind not in RULE_KINDS_WITH_THRESHOLD:
+            raise ValueError(f"safety rule {code!r} has no threshold")
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            raise ValueError(f"threshold for {code!r} must be an int or Decimal")
+        thresholds[code] = Decimal(value)
+    return thresholds
+
+
+def evaluate(
+    instrument: Instrument,
+    facts: Facts,
+    *,
+    baseline_total: Decimal | None,
+    thresholds: Mapping[str, Decimal | None],
+) -> tuple[Alert, ...]:
+    return tuple(
+        Alert(rule.code, rule.severity)
+        for rule in instrument.safety_rules
+        if _fires(rule, instrument, facts, baseline_total, thresholds[rule.code])
+    )
+
+
+def _fires(
+    rule: SafetyRule,
+    instrument: Instrument,
+    facts: Facts,
+    baseline_total: Decimal | None,
+    threshold: Decimal | None,
+) -> bool:
+    scores = facts.item_scores
+    match rule.kind:
+        case RuleKind.ITEM_AT_LEAST:
+            value = scores.get(rule.target or "")
+            return value is not None and value >= threshold
+        case RuleKind.ITEM_AT_MOST:
+            value = scores.get(rule.target or "")
+            return value is not None and value <= threshold
+        case RuleKind.ANY_ITEM_AT_LEAST:
+            return any(scores.get(i.link_id, Decimal(-1)) >= threshold for i in instrument.scored_items)
+        case RuleKind.ITEM_UNANSWERED:
+            return rule.target not in scores
+        case RuleKind.INCOMPLETE:
+            return facts.status is ScoreStatus.INCOMPLETE
+        case RuleKind.TOTAL_ABOVE:
+            if facts.total is None or not facts.total > threshold:
+                return False
+            # Without a usable baseline the rise cannot be checked: alert on the level alone (safer side).
+            if rule.min_rise is None or baseline_total is None:
+                return True
+            return facts.total - baseline_total > rule.min_rise
+        case RuleKind.TOTAL_RISE_AT_LEAST:
+            if facts.total is None or baseline_total is None:
+                return False
+            return facts.total - baseline_total >= threshold
+        case RuleKind.BAND_IS:
+            if facts.status is ScoreStatus.COMPLETE:
+                return facts.band == rule.target
+            return facts.band_floor == rule.target
+        case RuleKind.ANSWERED_WHEN_SKIPPED:
+            return bool(facts.answered_when_skipped)
+    raise AssertionError(rule.kind)  # pragma: no cover - the loader admits only known kinds
