@@ -1,8 +1,14 @@
 """Role x URL matrix: every page and API route is enumerated and checked for every role and for anonymous users.
 
-The expected table is written out here independently of ketacare.accounts.roles, so that a change to either shows.
-A URL added without a row here fails the test until someone decides who may reach it.
+The expected table is written out independently of ketacare.accounts.roles, so that a change to either shows.
+Core rows are here; each app adds its own in `ketacare/<app>/tests/access_matrix.py`, which defines
+`PAGES` ({url name: (method, roles)}), `API` ({(method, openapi path): roles}) and, when its URLs take ids,
+`make_objects(clinic, patient, users) -> {url kwarg: pk}` creating one object of each kind in `clinic`.
+A URL added without a row fails the test until someone decides who may reach it.
 """
+
+import importlib
+from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -10,17 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from ketacare.accounts.roles import Role
 from ketacare.accounts.services import token_create
 from tests.factories import ClinicFactory, PatientFactory, UserFactory
+from tests.roles import ALL, CARE, PUBLIC, REGISTER
 
 pytestmark = pytest.mark.django_db
-
-ALL = set(Role)
-CARE = {Role.CLINIC_ADMIN, Role.PRESCRIBER, Role.NURSE, Role.FRONT_DESK, Role.THERAPIST}
-REGISTER = {Role.CLINIC_ADMIN, Role.PRESCRIBER, Role.NURSE, Role.FRONT_DESK}
-PUBLIC = "public"
 
 # url name -> (method, roles allowed)
 PAGES = {
     "home": ("get", ALL),
+    "banners": ("get", ALL),
     "healthz": ("get", PUBLIC),
     "accounts:login": ("get", PUBLIC),
     "accounts:logout": ("post", ALL),
@@ -41,6 +44,13 @@ API = {
 }
 
 
+APP_MODULES = [importlib.import_module(f"ketacare.{p.parent.parent.name}.tests.access_matrix")
+               for p in sorted(Path(__file__).resolve().parents[1].glob("ketacare/*/tests/access_matrix.py"))]
+for _module in APP_MODULES:
+    PAGES.update(getattr(_module, "PAGES", {}))
+    API.update(getattr(_module, "API", {}))
+
+
 def page_patterns(resolver=None, prefix="", namespace=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
@@ -53,16 +63,30 @@ def page_patterns(resolver=None, prefix="", namespace=""):
             yield f"{namespace}{entry.name}", prefix + str(entry.pattern), entry.callback
 
 
-def concrete(route: str, patient_id: int) -> str:
-    return "/" + route.replace("<int:patient_id>", str(patient_id)).replace("{patient_id}", str(patient_id)).lstrip(
-        "/")
+def concrete(route: str, ids: dict[str, int]) -> str:
+    for name, value in ids.items():
+        for pattern in (f"<int:{name}>", f"{{{name}}}"):
+            route = route.replace(pattern, str(value))
+    assert "<" not in route and "{" not in route, f"no object id for {route}: add it to make_objects"
+    return "/" + route.lstrip("/")
+
+
+def build_ids(clinic, patient, users) -> dict[str, int]:
+    ids = {"patient_id": patient.pk}
+    for module in APP_MODULES:
+        if hasattr(module, "make_objects"):
+            ids.update(module.make_objects(clinic, patient, users))
+    return ids
 
 
 @pytest.fixture
 def world():
-    clinic = ClinicFactory()
+    clinic, other_clinic = ClinicFactory(), ClinicFactory()
     users = {role: UserFactory(role=role, clinic=clinic) for role in Role}
-    return {"users": users, "patient": PatientFactory(clinic=clinic), "foreign": PatientFactory(clinic=ClinicFactory())}
+    other_users = {role: UserFactory(role=role, clinic=other_clinic) for role in Role}
+    patient, foreign = PatientFactory(clinic=clinic), PatientFactory(clinic=other_clinic)
+    return {"users": users, "patient": patient, "ids": build_ids(clinic, patient, users),
+            "foreign_ids": build_ids(other_clinic, foreign, other_users)}
 
 
 def test_every_page_is_in_the_matrix_and_declares_its_permission():
@@ -79,9 +103,9 @@ def test_each_role_reaches_exactly_its_pages(client, world, role):
         method, allowed = PAGES[name]
         if name == "accounts:logout":
             continue  # checked last: it ends the session
-        response = getattr(client, method)(concrete(route, world["patient"].pk))
+        response = getattr(client, method)(concrete(route, world["ids"]))
         if allowed == PUBLIC or role in allowed:
-            assert response.status_code in (200, 302), (role, name, response.status_code)
+            assert response.status_code not in (401, 403, 404, 405, 500), (role, name, response.status_code)
             assert not (response.status_code == 302 and "/accounts/login" in response["Location"]), (role, name)
         else:
             assert response.status_code == 403, (role, name, response.status_code)
@@ -92,14 +116,16 @@ def test_each_role_reaches_exactly_its_pages(client, world, role):
 def test_patient_pages_of_another_clinic_are_404_for_every_role(client, world, role):
     client.force_login(world["users"][role])
     for name, route, _ in page_patterns():
-        if "patient_id" in route and role in PAGES[name][1]:
-            assert client.get(concrete(route, world["foreign"].pk)).status_code == 404, name
+        method, allowed = PAGES[name]
+        if "<int:" in route and role in allowed:
+            response = getattr(client, method)(concrete(route, world["foreign_ids"]))
+            assert response.status_code == 404, (name, response.status_code)
 
 
 def test_anonymous_users_are_sent_to_sign_in(client, world):
     for name, route, _ in page_patterns():
         method, allowed = PAGES[name]
-        response = getattr(client, method)(concrete(route, world["patient"].pk))
+        response = getattr(client, method)(concrete(route, world["ids"]))
         if allowed == PUBLIC:
             assert response.status_code == 200, name
         else:
@@ -116,18 +142,18 @@ def test_every_api_route_is_in_the_matrix(client):
 def test_each_role_reaches_exactly_its_api_routes(client, world, role):
     headers = {"Authorization": f"Bearer {token_create(user=world['users'][role])}"}
     for (method, path), allowed in API.items():
-        url = concrete(path, world["patient"].pk)
+        url = concrete(path, world["ids"])
         response = getattr(client, method)(url, {}, content_type="application/json", headers=headers)
         if role in allowed:
             assert response.status_code not in (401, 403, 404), (role, method, path, response.status_code)
         else:
             assert response.status_code == 403, (role, method, path, response.status_code)
-        if "{patient_id}" in path and role in allowed:
-            foreign = getattr(client, method)(concrete(path, world["foreign"].pk), {},
+        if "{" in path and role in allowed:
+            foreign = getattr(client, method)(concrete(path, world["foreign_ids"]), {},
                                               content_type="application/json", headers=headers)
             assert foreign.status_code == 404, (role, method, path)
 
 
 def test_api_without_token_is_401_everywhere(client, world):
     for method, path in API:
-        assert getattr(client, method)(concrete(path, world["patient"].pk)).status_code == 401
+        assert getattr(client, method)(concrete(path, world["ids"])).status_code == 401

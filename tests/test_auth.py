@@ -85,3 +85,22 @@ def test_logout_needs_post(client):
     client.force_login(UserFactory())
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/").status_code == 200
+
+
+def test_self_refreshing_page_parts_do_not_keep_an_idle_session_alive(client, settings):
+    user = UserFactory()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    for minutes in range(5, settings.IDLE_TIMEOUT_MINUTES + 5, 5):
+        with time_machine.travel(start + dt.timedelta(minutes=minutes), tick=False):
+            poll = client.get("/banners/", headers={"X-KetaCare-Poll": "1"})
+    assert poll.status_code == 302  # the last poll, past the idle limit, found the session gone
+    with time_machine.travel(start + dt.timedelta(minutes=settings.IDLE_TIMEOUT_MINUTES + 5), tick=False):
+        assert client.get("/").status_code == 302
+
+
+def test_expired_session_sends_htmx_fragments_to_the_sign_in_page(client):
+    response = client.get("/banners/", headers={"HX-Request": "true", "X-KetaCare-Poll": "1"})
+    assert response.status_code == 200 and response["HX-Redirect"] == "/accounts/login/"
+    assert response.content == b""

@@ -9,6 +9,15 @@ log = logging.getLogger(__name__)
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
+    def handle_no_permission(self, request, view_func):
+        if request.headers.get("HX-Request"):
+            # An htmx fragment must not swap the sign-in page into part of a page: send the whole page there.
+            from django.http import HttpResponse
+            from django.shortcuts import resolve_url
+
+            return HttpResponse(status=200, headers={"HX-Redirect": resolve_url(self.get_login_url(view_func))})
+        return super().handle_no_permission(request, view_func)
+
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path_info.startswith("/api/") or request.path_info.startswith("/static/"):
             return None
@@ -22,3 +31,21 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
             log.error("view %s declares no permission; refusing", getattr(view_func, "__name__", view_func))
             raise DjangoPermissionDenied
         return None
+
+
+POLL_HEADER = "X-KetaCare-Poll"
+
+
+class IdleTimeoutMiddleware:
+    """Slide the session's expiry on real activity only: self-refreshing parts of a page (sent with the
+    X-KetaCare-Poll header) must not keep an unattended screen signed in (automatic logoff, privacy.md §1)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and POLL_HEADER not in request.headers:
+            session.modified = True
+        return response

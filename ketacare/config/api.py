@@ -27,9 +27,17 @@ def validation_error(request, exc: ValidationError):
 
 
 def _register_routers() -> None:
+    from ketacare.instruments.api import router as instruments
+    from ketacare.outcomes.api import router as outcomes
     from ketacare.patients.api import router as patients
+    from ketacare.safety.api import router as safety
+    from ketacare.screening.api import router as screening
+    from ketacare.treatment.api import router as treatment
 
     api.add_router("/patients", patients)
+    # These routers spell out their full paths (e.g. "/instruments", "/patients/{patient_id}/responses").
+    for router in (instruments, safety, screening, treatment, outcomes):
+        api.add_router("", router)
 
 
 _register_routers()

@@ -34,6 +34,11 @@ INSTALLED_APPS = [
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
+    "ketacare.instruments",
+    "ketacare.safety",
+    "ketacare.screening",
+    "ketacare.treatment",
+    "ketacare.outcomes",
 ]
 
 MIDDLEWARE = [
@@ -41,6 +46,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ketacare.core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ketacare.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -67,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ketacare.accounts.context_processors.navigation",
+                "ketacare.core.banners.banners",
             ],
         },
     },
@@ -103,10 +110,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Automatic logoff, HIPAA 164.312(a)(2)(iii) (shared/domain/privacy.md §1): the session expires after this many
-# idle minutes; every request slides the window.
+# idle minutes; every request slides the window except self-refreshing page parts (IdleTimeoutMiddleware).
 IDLE_TIMEOUT_MINUTES = env_int("KETACARE_IDLE_TIMEOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -6,10 +6,16 @@ from ketacare.core import research, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("banners/", views.banners_partial, name="banners"),
     path("accounts/", include("ketacare.accounts.urls")),
     path("patients/", include("ketacare.patients.urls")),
     path("audit/", include("ketacare.audit.urls")),
     path("research/", research.research, name="research"),
+    path("measure/", include("ketacare.instruments.urls")),
+    path("alerts/", include("ketacare.safety.urls")),
+    path("intake/", include("ketacare.screening.urls")),
+    path("treatment/", include("ketacare.treatment.urls")),
+    path("outcomes/", include("ketacare.outcomes.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
 from ketacare.core import clock
+from ketacare.core.demo_registry import SEEDERS
 from ketacare.core.models import Clinic
 from ketacare.patients.models import Patient, Sex
 
@@ -47,6 +48,9 @@ def seed_demo(*, password: str) -> tuple[Clinic, list[User]]:
         users.append(user)
     _seed_patients(clinic, DEMO_PATIENTS, seed=1)
     _seed_patients(other, 6, seed=2)
+    by_name = {u.username: u for u in users}
+    for _, _, seed in SEEDERS:
+        seed(clinic, by_name, clock.today())
     return clinic, users
 
 

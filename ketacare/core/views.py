@@ -30,3 +30,9 @@ def home(request):
         "can_research": user.has_perm_to(Perm.RESEARCH_VIEW),
     }
     return render(request, "home.html", context)
+
+
+@requires(Perm.HOME)
+def banners_partial(request):
+    """The banner strip alone, polled by every page so a new high-severity alert shows without a reload."""
+    return render(request, "includes/banners_wrapper.html")
