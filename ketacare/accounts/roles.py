@@ -27,7 +27,10 @@ class Perm(StrEnum):
     CLINICAL_VIEW = "clinical.view"  # clinical panels of the chart (scores, sessions)
     CLINICAL_RECORD = "clinical.record"  # enter clinical data (vitals, questionnaires)
     PRESCRIBE = "prescribe"  # sign eligibility decisions, dose orders
-    STAFF_MANAGE = "staff.manage"  # clinic users and settings
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"  # acknowledge a safety alert with the action taken
+    DOSE_ADMINISTER = "dose.administer"  # record a dose given, device by device
+    CLINIC_CONFIGURE = "clinic.configure"  # clinic policy: thresholds, protocols, consent documents, licensed text
+    STAFF_MANAGE = "staff.manage"  # clinic users
     RESEARCH_VIEW = "research.view"  # de-identified aggregates, never names
     AUDIT_VIEW = "audit.view"
 
@@ -36,9 +39,10 @@ _CLINICAL_CARE = {Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIEN
 
 PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.CLINIC_ADMIN: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT,
-                                  Perm.STAFF_MANAGE}),
-    Role.PRESCRIBER: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.PRESCRIBE}),
-    Role.NURSE: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD}),
+                                  Perm.STAFF_MANAGE, Perm.CLINIC_CONFIGURE}),
+    Role.PRESCRIBER: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.PRESCRIBE, Perm.ALERT_ACKNOWLEDGE,
+                                                 Perm.DOSE_ADMINISTER}),
+    Role.NURSE: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.ALERT_ACKNOWLEDGE, Perm.DOSE_ADMINISTER}),
     Role.FRONT_DESK: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT}),
     Role.THERAPIST: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.CLINICAL_VIEW, Perm.CLINICAL_RECORD}),
     Role.RESEARCHER: frozenset({Perm.HOME, Perm.RESEARCH_VIEW}),
