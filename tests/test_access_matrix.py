@@ -32,6 +32,9 @@ PAGES = {
     "patients:detail": ("get", CARE),
     "patients:edit": ("get", REGISTER),
     "audit:list": ("get", {Role.AUDITOR}),
+    "accounts:staff": ("get", {Role.CLINIC_ADMIN}),
+    "accounts:staff-create": ("get", {Role.CLINIC_ADMIN}),
+    "accounts:staff-edit": ("get", {Role.CLINIC_ADMIN}),
     "research": ("get", {Role.RESEARCHER}),
 }
 
@@ -72,7 +75,7 @@ def concrete(route: str, ids: dict[str, int]) -> str:
 
 
 def build_ids(clinic, patient, users) -> dict[str, int]:
-    ids = {"patient_id": patient.pk}
+    ids = {"patient_id": patient.pk, "user_id": users[Role.NURSE].pk}
     for module in APP_MODULES:
         if hasattr(module, "make_objects"):
             ids.update(module.make_objects(clinic, patient, users))

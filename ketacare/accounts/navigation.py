@@ -17,6 +17,7 @@ NAV: list[NavItem] = [
     NavItem("Patients", "patients:list", Perm.PATIENT_VIEW),
     NavItem("Research", "research", Perm.RESEARCH_VIEW),
     NavItem("Audit trail", "audit:list", Perm.AUDIT_VIEW),
+    NavItem("Staff", "accounts:staff", Perm.STAFF_MANAGE),
 ]
 
 

@@ -26,3 +26,39 @@ def token_create(*, user: User, name: str = "cli", actor: User | None = None) ->
 def token_revoke(*, api_token: ApiToken, actor: User) -> None:
     ApiToken.objects.filter(pk=api_token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     audit_record(actor=actor, action=AuditAction.TOKEN_REVOKED, target=api_token)
+
+
+@transaction.atomic
+def staff_create(*, actor: User, username: str, first_name: str, last_name: str, email: str, role: str,
+                 password: str) -> User:
+    """A clinic admin adds a member of staff to their own clinic."""
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email, role=role,
+                clinic_id=actor.clinic_id)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(actor=actor, action=AuditAction.STAFF_CREATED, target=user, data={"role": role})
+    return user
+
+
+@transaction.atomic
+def staff_update(*, actor: User, user: User, role: str, is_active: bool) -> User:
+    """Change a colleague's role or block their sign-in. An admin cannot lock themselves out."""
+    from django.core.exceptions import ValidationError
+
+    if user.pk == actor.pk and (role != actor.role or not is_active):
+        raise ValidationError("You cannot change your own role or deactivate yourself; ask another admin.")
+    changed = {}
+    if user.role != role:
+        changed["role"] = [user.role, role]
+    if user.is_active != is_active:
+        changed["is_active"] = [user.is_active, is_active]
+    if not changed:
+        return user
+    user.role, user.is_active = role, is_active
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["role", "is_active"])
+    if not is_active:
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
+    audit_record(actor=actor, action=AuditAction.STAFF_UPDATED, target=user, data={"changed": changed})
+    return user

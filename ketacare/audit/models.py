@@ -15,6 +15,8 @@ class AuditAction(models.TextChoices):
     LOGGED_OUT = "logged_out"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    STAFF_CREATED = "staff_created"
+    STAFF_UPDATED = "staff_updated"
     ACCESS_DENIED = "access_denied"
     PATIENT_CREATED = "patient_created"
     PATIENT_UPDATED = "patient_updated"

@@ -1,0 +1,40 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from ketacare.accounts.models import User
+from ketacare.accounts.roles import Role
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.RegexField(regex=r"^[a-z0-9._-]{3,40}$", max_length=40,
+                                error_messages={"invalid": "3–40 lowercase letters, digits, dots, hyphens or "
+                                                           "underscores."})
+    first_name = forms.CharField(max_length=60)
+    last_name = forms.CharField(max_length=60)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=Role.choices)
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), min_length=12,
+                               help_text="At least 12 characters. Give it to the person privately; they should "
+                                         "change it.")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("This username is taken (usernames are unique across the network).")
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            try:
+                validate_password(data["password"], User(username=data.get("username", ""),
+                                                         first_name=data.get("first_name", ""),
+                                                         last_name=data.get("last_name", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class StaffChangeForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    is_active = forms.BooleanField(required=False, label="Active (may sign in)")
