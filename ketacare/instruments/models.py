@@ -1,1 +1,124 @@
-"""Models of the instruments app."""
+"""Questionnaire responses (immutable; corrections are amendments), imported instrument definitions and the
+licensed item text a clinic loads for an instrument (shared/domain/instruments.md §13)."""
+
+from django.conf import settings
+from django.db import models
+
+from ketacare.core.models import ClinicOwned
+from ketacare.instruments.choices import ResponseMode, ResponseStatus
+
+
+class ResponseLocked(Exception):
+    """A stored questionnaire response never changes and is never deleted: amend it instead."""
+
+
+class DefinitionLocked(Exception):
+    """A published instrument version never changes."""
+
+
+class ResponseQuerySet(models.QuerySet):
+    def current(self) -> "ResponseQuerySet":
+        """Responses no amendment has superseded."""
+        return self.filter(superseded_by__isnull=True)
+
+    def update(self, **kwargs):
+        raise ResponseLocked("questionnaire responses cannot be updated")
+
+    def delete(self):
+        raise ResponseLocked("questionnaire responses cannot be deleted")
+
+
+class QuestionnaireResponse(ClinicOwned):
+    """One completed (or incomplete) questionnaire: raw answers, the scores computed from them by the named
+    instrument version, who entered it and when. An amendment is a new row whose `supersedes` is the original."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="questionnaire_responses")
+    instrument_key = models.CharField(max_length=64)
+    instrument_version = models.CharField(max_length=32)
+    answers = models.JSONField(default=dict, blank=True, help_text="{linkId: value} as entered (code or number)")
+    answered_at = models.DateTimeField(help_text="When the answers refer to (may be earlier than entry)")
+    mode = models.CharField(max_length=16, choices=ResponseMode.choices)
+    context = models.CharField(max_length=64, blank=True, help_text="e.g. pre-dose, session:12")
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    entered_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ResponseStatus.choices)
+    total = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    subscales = models.JSONField(default=dict, blank=True)
+    missing = models.JSONField(default=list, blank=True)
+    item_scores = models.JSONField(default=dict, blank=True)
+    supersedes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="superseded_by")
+    amendment_reason = models.TextField(max_length=1000, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        indexes = [models.Index(fields=["patient", "instrument_key", "answered_at"], name="response_patient_instr")]
+        constraints = [
+            models.CheckConstraint(name="amendment_has_reason",
+                                   condition=models.Q(supersedes__isnull=True) | ~models.Q(amendment_reason="")),
+            models.CheckConstraint(name="staff_entry_names_enterer",
+                                   condition=models.Q(mode="patient_portal") | models.Q(entered_by__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_key}@{self.instrument_version} #{self.pk}"
+
+    @property
+    def is_amendment(self) -> bool:
+        return self.supersedes_id is not None
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ResponseLocked("questionnaire responses cannot be changed: record an amendment")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ResponseLocked("questionnaire responses cannot be deleted")
+
+
+class ImportedInstrument(models.Model):
+    """A FHIR R4 Questionnaire imported with `ketacare instruments import`. A published (key, version) never
+    changes; `clinic` empty means every clinic may use it."""
+
+    clinic = models.ForeignKey("core.Clinic", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.SlugField(max_length=64)
+    version = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    source = models.JSONField(help_text="The Questionnaire exactly as imported")
+    source_sha256 = models.CharField(max_length=64)
+    bands_from = models.CharField(max_length=64, blank=True,
+                                  help_text="Shipped instrument whose severity bands and direction were applied")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["key", "id"]
+        constraints = [models.UniqueConstraint(fields=["key", "version"], name="imported_key_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise DefinitionLocked("a published instrument version never changes: import a new version")
+        super().save(*args, **kwargs)
+
+
+class LicensedText(ClinicOwned):
+    """The item wording a clinic holds a licence for (e.g. LSAS), shown when entering responses. Scoring never
+    reads it (domain.registry.apply_licensed_text only swaps text)."""
+
+    instrument_key = models.CharField(max_length=64)
+    instrument_version = models.CharField(max_length=32, help_text="The version the text was checked against")
+    content = models.JSONField(help_text="{linkId: text} or {linkId: {text, options: {code: wording}}}")
+    loaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "instrument_key"], name="one_licensed_text")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_key} text ({self.clinic_id})"

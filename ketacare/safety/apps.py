@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class SafetyConfig(AppConfig):
     name = "ketacare.safety"
     label = "safety"
+
+    def ready(self) -> None:
+        from ketacare.accounts.navigation import NavItem, register
+        from ketacare.accounts.roles import Perm
+        from ketacare.core import banners
+        from ketacare.core.panels import ChartPanel, register_panel
+        from ketacare.safety.banners import open_high_alerts
+        from ketacare.safety.sources import register_source
+        from ketacare.safety.views import alerts_panel_context
+
+        register(NavItem("Alerts", "safety:list", Perm.CLINICAL_VIEW), before="research")
+        register_panel(ChartPanel(key="alerts", title="Safety alerts", template="safety/panel.html",
+                                  perm=Perm.CLINICAL_VIEW, order=10, context=alerts_panel_context))
+        banners.register(open_high_alerts)
+        register_source("questionnaire_response", "instruments:response-detail", "response_id",
+                        "Questionnaire response")

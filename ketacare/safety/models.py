@@ -1,1 +1,98 @@
-"""Models of the safety app."""
+"""Safety alerts: raised by rules on clinical records, open until a nurse or prescriber acknowledges them."""
+
+from django.conf import settings
+from django.db import models
+
+from ketacare.core.models import ClinicOwned
+from ketacare.safety.choices import AlertSeverity, AlertStatus
+
+
+class AlertLocked(Exception):
+    """An acknowledged alert is a signed record: it never changes and is never deleted."""
+
+
+class AlertQuerySet(models.QuerySet):
+    def open(self) -> "AlertQuerySet":
+        return self.filter(status=AlertStatus.OPEN)
+
+    def delete(self):
+        raise AlertLocked("alerts are never deleted")
+
+
+class Alert(ClinicOwned):
+    """One rule that fired on one source record (e.g. PHQ-9 item 9 >= 1 on a questionnaire response).
+
+    `source_type`/`source_id` name the record that raised it ("questionnaire_response", "vitals", "session", ...);
+    one alert per (source, rule code). Acknowledging records who, when, the action taken and the seconds it took.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="alerts")
+    code = models.CharField(max_length=64, help_text="The rule that fired, e.g. phq9.item9_positive")
+    severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
+    message = models.CharField(max_length=500)
+    source_type = models.CharField(max_length=40)
+    source_id = models.BigIntegerField()
+    raised_at = models.DateTimeField()
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    action_taken = models.TextField(max_length=2000, blank=True)
+    seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_type", "source_id", "code"], name="one_alert_per_source_rule"),
+            models.CheckConstraint(
+                name="acknowledged_alert_is_complete",
+                condition=models.Q(status="open", acknowledged_at__isnull=True, acknowledged_by__isnull=True,
+                                   seconds_to_acknowledge__isnull=True)
+                | (models.Q(status="acknowledged", acknowledged_at__isnull=False, acknowledged_by__isnull=False,
+                            seconds_to_acknowledge__isnull=False) & ~models.Q(action_taken="")),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "status", "severity"], name="alert_clinic_status_sev"),
+            models.Index(fields=["patient", "status"], name="alert_patient_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.severity})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AlertStatus.OPEN
+
+    @property
+    def severity_rank(self) -> int:
+        return [s.value for s in AlertSeverity].index(self.severity)
+
+    @property
+    def time_to_acknowledge(self) -> str:
+        """e.g. "45 s", "12 min", "3 h 05 min", "2 d 4 h"; "" while open."""
+        seconds = self.seconds_to_acknowledge
+        if seconds is None:
+            return ""
+        if seconds < 60:
+            return f"{seconds} s"
+        minutes, hours = seconds // 60, seconds // 3600
+        if hours == 0:
+            return f"{minutes} min"
+        if hours < 24:
+            return f"{hours} h {minutes % 60:02d} min"
+        return f"{hours // 24} d {hours % 24} h"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = Alert.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == AlertStatus.ACKNOWLEDGED:
+                raise AlertLocked(f"alert {self.pk} is acknowledged and cannot change")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AlertLocked("alerts are never deleted")

@@ -25,6 +25,7 @@ class InvalidAnswer(DomainError):
     """An answer is not valid for this instrument."""
 
     code = "invalid_answer"
+    http_status = 422
 
     def __init__(self, link_id: str, reason: str) -> None:
         super().__init__(f"item {link_id!r}: {reason}", link_id=link_id, reason=reason)

@@ -1,0 +1,104 @@
+"""The chart's "Questionnaires" panel: latest score per instrument with its band and change from baseline, and the
+history. Query count is bounded (responses, their alerts, imported titles) whatever the history length."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ketacare.accounts.roles import Perm
+from ketacare.instruments.domain.catalog import short_name
+from ketacare.instruments.domain.model import ChangeClassification, Instrument
+from ketacare.instruments.domain.scoring import classify_change
+from ketacare.instruments.models import ImportedInstrument, QuestionnaireResponse
+from ketacare.instruments.selectors import imported_instrument, responses_for, shipped_instruments
+from ketacare.safety.selectors import alerts_for
+
+QUICK_KEYS = ("phq-9", "gad-7", "lsas-sr", "cssrs-screen", "vas-anxiety")
+SOURCE_TYPE = "questionnaire_response"
+
+
+@dataclass
+class Summary:
+    key: str
+    title: str
+    latest: QuestionnaireResponse
+    baseline: QuestionnaireResponse | None
+    change: ChangeClassification | None
+    band_label: str
+    count: int
+
+
+def panel_context(request, patient, *, instrument_key: str | None = None) -> dict:
+    user = request.user
+    responses = list(responses_for(user=user, patient=patient))
+    instruments = _instruments_for({r.instrument_key for r in responses})
+    alert_codes: dict[int, list] = {}
+    for alert in alerts_for(user=user, patient=patient).filter(source_type=SOURCE_TYPE):
+        alert_codes.setdefault(alert.source_id, []).append(alert)
+    for response in responses:
+        response.raised_alerts = alert_codes.get(response.pk, [])
+        response.band_label = _band_label(instruments.get(response.instrument_key), response.band)
+        response.title = _short_title(instruments.get(response.instrument_key), response.instrument_key)
+        response.amended = _is_superseded(response)
+    summaries = _summaries(responses, instruments)
+    history = [r for r in responses if not instrument_key or r.instrument_key == instrument_key]
+    shipped = shipped_instruments()
+    return {
+        "summaries": summaries,
+        "history": history,
+        "history_filter": instrument_key or "",
+        "history_choices": [(s.key, s.title) for s in summaries],
+        "quick": [(key, _short_title(shipped[key], key)) for key in QUICK_KEYS if key in shipped],
+        "can_record": user.has_perm_to(Perm.CLINICAL_RECORD),
+        "patient": patient,
+    }
+
+
+def _instruments_for(keys: set[str]) -> dict[str, Instrument]:
+    shipped = shipped_instruments()
+    found = {key: shipped[key] for key in keys if key in shipped}
+    missing = keys - set(found)
+    if missing:
+        for row in ImportedInstrument.objects.filter(key__in=missing).order_by("id"):
+            found[row.key] = imported_instrument(row)
+    return found
+
+
+def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, Instrument]) -> list[Summary]:
+    current = [r for r in responses if not r.amended]
+    by_key: dict[str, list[QuestionnaireResponse]] = {}
+    for response in sorted(current, key=lambda r: (r.answered_at, r.pk)):
+        by_key.setdefault(response.instrument_key, []).append(response)
+    summaries = []
+    for key, series in by_key.items():
+        instrument = instruments.get(key)
+        latest = series[-1]
+        scored = [r for r in series if r.total is not None]
+        baseline = scored[0] if scored else None
+        change = None
+        if instrument is not None and baseline is not None and latest.total is not None and baseline.pk != latest.pk:
+            change = classify_change(instrument, Decimal(baseline.total), Decimal(latest.total))
+        summaries.append(Summary(key=key, title=_short_title(instrument, key), latest=latest, baseline=baseline,
+                                 change=change, band_label=_band_label(instrument, latest.band), count=len(series)))
+    summaries.sort(key=lambda s: s.latest.answered_at, reverse=True)
+    return summaries
+
+
+def _is_superseded(response: QuestionnaireResponse) -> bool:
+    try:
+        return response.superseded_by is not None
+    except QuestionnaireResponse.DoesNotExist:
+        return False
+
+
+def _band_label(instrument: Instrument | None, band: str) -> str:
+    if not band:
+        return ""
+    if instrument is not None:
+        for candidate in instrument.bands:
+            if candidate.code == band:
+                return candidate.label.partition(": ")[0]  # C-SSRS labels carry the action after a colon
+    return band
+
+
+def _short_title(instrument: Instrument | None, key: str) -> str:
+    return short_name(key, instrument.title if instrument else None)
