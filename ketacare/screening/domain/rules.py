@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import cached_property
 
@@ -114,6 +114,15 @@ class Context:
     def resistance(self) -> ResistanceSummary | None:
         trials = self.facts.prior_trials
         return None if trials is None else summarize(trials, min_failed_trials=self.params.trd_min_failed_trials)
+
+    @cached_property
+    def weight_display(self) -> str | None:
+        """Weight in kg to one decimal place for messages (the exact value stays in the facts)."""
+        weight = self.facts.weight_kg
+        if weight is None:
+            return None
+        text = f"{weight.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}"
+        return text[:-2] if text.endswith(".0") else text
 
     @cached_property
     def bmi(self) -> Decimal | None:
@@ -491,7 +500,7 @@ RULES: tuple[Rule, ...] = (
          _no_iv_supported_diagnosis),
     Rule("iv.dosing_weight", IV, INFO, ("weight_kg", "height_cm"),
          iv("§1.1 dosing weight"),
-         "Weight {f.weight_kg} kg, BMI {c.bmi}: record the dosing-weight basis (actual, ideal or adjusted) with "
+         "Weight {c.weight_display} kg, BMI {c.bmi}: record the dosing-weight basis (actual, ideal or adjusted) with "
          "every order.",
          _weight_and_height_recorded),
     # -- both routes: suicide risk and psychotic symptoms (instruments.md) ---------------------------------------
