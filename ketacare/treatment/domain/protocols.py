@@ -200,7 +200,7 @@ def with_overrides(protocol: Protocol, **clinic_values: Any) -> Protocol:
 
 # ---- Shipped defaults ----------------------------------------------------------------------------------------
 
-_PRE_DOSE_CORE = (QuestionnaireDue("phq9", 0), QuestionnaireDue("gad7", 0), QuestionnaireDue("cssrs_screen", 0))
+_PRE_DOSE_CORE = (QuestionnaireDue("phq-9", 0), QuestionnaireDue("gad-7", 0), QuestionnaireDue("cssrs-screen", 0))
 
 IV_KETAMINE_INDUCTION = Protocol(
     key="iv-ketamine-induction", version="1", title="IV racemic ketamine, induction series",
@@ -215,8 +215,8 @@ IV_KETAMINE_INDUCTION = Protocol(
     observation_minimum_minutes=120,
     discharge_criteria=IV_DISCHARGE,
     # Pre-dose core; VAS-anxiety before and +2 h, Mini-SPIN +24 h (evidence.md §6: Taylor 2018, Glue).
-    questionnaires=(*_PRE_DOSE_CORE, QuestionnaireDue("vas_anxiety", 0), QuestionnaireDue("vas_anxiety", 2),
-                    QuestionnaireDue("mini_spin", 24)),
+    questionnaires=(*_PRE_DOSE_CORE, QuestionnaireDue("vas-anxiety", 0), QuestionnaireDue("vas-anxiety", 2),
+                    QuestionnaireDue("mini-spin", 24)),
     requires_weight=True,
     requires_pregnancy_check=True,  # pregnancy/lactation excluded in trials [C] iv-ketamine.md §7
     requires_escort=True,  # responsible adult escort for discharge [C] iv-ketamine.md §6
@@ -250,7 +250,7 @@ ESKETAMINE_TRD = Protocol(
     thresholds=Thresholds(),
     observation_minimum_minutes=120,  # ≥ 2 h from the first device at every session [C] §7
     discharge_criteria=ESKETAMINE_DISCHARGE,
-    questionnaires=(QuestionnaireDue("phq9", 0), QuestionnaireDue("cssrs_screen", 0)),
+    questionnaires=(QuestionnaireDue("phq-9", 0), QuestionnaireDue("cssrs-screen", 0)),
     requires_weight=False,
     requires_pregnancy_check=True,  # embryo-fetal toxicity warning [C] §5
     requires_escort=True,  # transport home arranged; patient must not drive [C] §3.4
@@ -269,8 +269,8 @@ ESKETAMINE_MDSI = dataclasses.replace(
     # 4 weeks twice weekly (8 doses), then evaluate; use beyond 4 weeks not systematically evaluated [C] §3.2.
     phases=(Phase("induction", cycle_days=7, day_offsets=(0, 3), cycles=4),),
     # Suicide items at 24 h (evidence.md §6, Wilkinson day 1).
-    questionnaires=(QuestionnaireDue("phq9", 0), QuestionnaireDue("cssrs_screen", 0),
-                    QuestionnaireDue("cssrs_screen", 24)),
+    questionnaires=(QuestionnaireDue("phq-9", 0), QuestionnaireDue("cssrs-screen", 0),
+                    QuestionnaireDue("cssrs-screen", 24)),
     sources=("esketamine-and-rems.md §1, §3.2, §3.4, §5, §6, §7, §8.3", "evidence.md §6"),
 )
 
@@ -283,7 +283,7 @@ PSYCHOTHERAPY_INTEGRATION = Protocol(
     thresholds=Thresholds(),
     observation_minimum_minutes=0,
     discharge_criteria=(),
-    questionnaires=(QuestionnaireDue("phq9", 0), QuestionnaireDue("gad7", 0)),
+    questionnaires=(QuestionnaireDue("phq-9", 0), QuestionnaireDue("gad-7", 0)),
     requires_weight=False, requires_pregnancy_check=False, requires_escort=False,
     rems_enrollment_required=False, rems_pmf_required=False,
     baseline_vitals_required=(),
@@ -292,3 +292,87 @@ PSYCHOTHERAPY_INTEGRATION = Protocol(
 
 DEFAULT_PROTOCOLS: dict[str, Protocol] = {p.ref: p for p in (
     IV_KETAMINE_INDUCTION, IV_KETAMINE_MAINTENANCE, ESKETAMINE_TRD, ESKETAMINE_MDSI, PSYCHOTHERAPY_INTEGRATION)}
+
+
+# ---- Clinic overrides stored as JSON ------------------------------------------------------------------------
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    """A JSON value in the type of the field it replaces (Decimal as string, tuples as lists)."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ProtocolInvalid(f"{name}: expected true or false")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProtocolInvalid(f"{name}: expected a whole number")
+        return value
+    if isinstance(current, Decimal):
+        try:
+            result = Decimal(str(value))
+        except ArithmeticError:
+            raise ProtocolInvalid(f"{name}: expected a number") from None
+        if isinstance(value, bool) or not result.is_finite():
+            raise ProtocolInvalid(f"{name}: expected a number")
+        return result
+    if isinstance(current, str):
+        if not isinstance(value, str) or not value.strip():
+            raise ProtocolInvalid(f"{name}: expected text")
+        return value.strip()
+    if isinstance(current, QuestionnaireDue):
+        if not isinstance(value, dict) or set(value) != {"instrument", "offset_hours"}:
+            raise ProtocolInvalid(f"{name}: expected {{instrument, offset_hours}}")
+        return QuestionnaireDue(_coerce(name, "", value["instrument"]), _coerce(name, 0, value["offset_hours"]))
+    if isinstance(current, tuple):
+        if not isinstance(value, list | tuple):
+            raise ProtocolInvalid(f"{name}: expected a list")
+        sample = current[0] if current else _EMPTY_TUPLE_SAMPLES.get(name.rsplit(".", 1)[-1], 0)
+        return tuple(_coerce(name, sample, v) for v in value)
+    raise ProtocolInvalid(f"{name} cannot be set by a clinic")
+
+
+# Element type of tuple fields that may be empty in a shipped protocol.
+_EMPTY_TUPLE_SAMPLES: dict[str, Any] = {"minutes": 0, "questionnaires": QuestionnaireDue("x", 0),
+                                        "discharge_criteria": "x", "baseline_vitals_required": "x"}
+
+
+def overrides_from_json(protocol: Protocol, data: dict[str, Any]) -> Protocol:
+    """`with_overrides` for values stored as JSON: {"thresholds": {"spo2_alert_below_pct": 94}, ...}."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if not hasattr(protocol, name):
+            raise ProtocolInvalid(f"unknown protocol fields: ['{name}']")
+        current = getattr(protocol, name)
+        if dataclasses.is_dataclass(current) and isinstance(value, dict):
+            nested = {f.name for f in dataclasses.fields(current)}
+            values[name] = {k: _coerce(f"{name}.{k}", getattr(current, k), v) if k in nested else v
+                            for k, v in value.items()}
+        else:
+            values[name] = _coerce(name, current, value)
+    return with_overrides(protocol, **values)
+
+
+def overrides_to_json(base: Protocol, changed: Protocol) -> dict[str, Any]:
+    """Only what differs from `base`, in the JSON shape `overrides_from_json` reads."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, QuestionnaireDue):
+            return {"instrument": value.instrument, "offset_hours": value.offset_hours}
+        return value
+
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(Protocol):
+        if f.name in FIXED_FIELDS or f.name == "overridden":
+            continue
+        old, new = getattr(base, f.name), getattr(changed, f.name)
+        if old == new:
+            continue
+        if dataclasses.is_dataclass(old) and type(old) is type(new):
+            out[f.name] = {g.name: plain(getattr(new, g.name)) for g in dataclasses.fields(old)
+                           if getattr(old, g.name) != getattr(new, g.name)}
+        else:
+            out[f.name] = plain(new)
+    return out

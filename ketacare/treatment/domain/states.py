@@ -92,6 +92,8 @@ class SessionFacts:
     discharge_criteria_met: frozenset[str] = field(default=frozenset())
     hold_reason: str = ""
     escalation_reason: str = ""
+    # Why the route is no longer cleared (eligibility approval or consent lapsed since the course started).
+    clearance_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,12 @@ class TransitionRefused(Conflict):
     """The session cannot move to that state now."""
 
     def __init__(self, code: str, reason: str, refusals: tuple[Refusal, ...] = ()) -> None:
-        super().__init__(reason, refusals=refusals)
+        refusals = refusals or (Refusal(code, reason),)
+        # details are plain data: the API returns them as JSON next to code and detail.
+        super().__init__(reason, refusals=[{"code": r.code, "reason": r.reason} for r in refusals])
         self.code = code
         self.reason = reason
-        self.refusals = refusals or (Refusal(code, reason),)
+        self.refusals = refusals
 
 
 Guard = Callable[[SessionFacts], list[Refusal]]
@@ -144,6 +148,8 @@ def _pre_dose(f: SessionFacts) -> list[Refusal]:
         out.append(Refusal("predose.escort_unconfirmed", "escort / ride home not confirmed"))
     if p.rems_enrollment_required and not f.rems_patient_enrolled:
         out.append(Refusal("predose.rems_not_enrolled", "patient not enrolled in the REMS"))
+    if f.clearance_problems:
+        out.append(Refusal("predose.not_cleared", "; ".join(f.clearance_problems)))
     if f.open_high_suicide_alert:
         out.append(Refusal("predose.suicide_alert_open",
                            "an open high suicide-risk alert must be cleared by a prescriber"))

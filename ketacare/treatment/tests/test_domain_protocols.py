@@ -49,11 +49,11 @@ def test_esketamine_label_facts():
 
 
 def test_questionnaires_due_before_and_after_the_dose():
-    assert IV_KETAMINE_INDUCTION.pre_dose_questionnaires() == {"phq9", "gad7", "cssrs_screen", "vas_anxiety"}
-    assert IV_KETAMINE_INDUCTION.post_dose_questionnaires() == (QuestionnaireDue("vas_anxiety", 2),
-                                                                QuestionnaireDue("mini_spin", 24))
-    assert QuestionnaireDue("phq9", -24).pre_dose and QuestionnaireDue("phq9", 0).pre_dose
-    assert not QuestionnaireDue("phq9", 1).pre_dose
+    assert IV_KETAMINE_INDUCTION.pre_dose_questionnaires() == {"phq-9", "gad-7", "cssrs-screen", "vas-anxiety"}
+    assert IV_KETAMINE_INDUCTION.post_dose_questionnaires() == (QuestionnaireDue("vas-anxiety", 2),
+                                                                QuestionnaireDue("mini-spin", 24))
+    assert QuestionnaireDue("phq-9", -24).pre_dose and QuestionnaireDue("phq-9", 0).pre_dose
+    assert not QuestionnaireDue("phq-9", 1).pre_dose
 
 
 def test_psychotherapy_gives_no_dose():
@@ -125,3 +125,47 @@ def test_domain_modules_cite_their_source_and_never_import_django(module):
     imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not any(name.split(".")[0] == "django" for name in imported)
+
+
+def test_questionnaire_keys_are_instrument_keys_of_the_instruments_app():
+    from ketacare.instruments.domain.registry import load_shipped
+
+    shipped = set(load_shipped())
+    for protocol in DEFAULT_PROTOCOLS.values():
+        assert {q.instrument for q in protocol.questionnaires} <= shipped, protocol.ref
+
+
+def test_overrides_round_trip_through_json():
+    from ketacare.treatment.domain.protocols import overrides_from_json, overrides_to_json
+
+    data = {"observation_minimum_minutes": 150, "thresholds": {"spo2_alert_below_pct": 94},
+            "dose_rule": {"max_total_mg": "80.5"}, "vitals_schedule": {"minutes": [10, 20, 40, 60]},
+            "questionnaires": [{"instrument": "vas-anxiety", "offset_hours": 0}], "requires_escort": False}
+    changed = overrides_from_json(IV_KETAMINE_INDUCTION, data)
+    assert changed.dose_rule.max_total_mg == Decimal("80.5")
+    assert changed.thresholds.spo2_alert_below_pct == 94 and changed.vitals_schedule.minutes == (10, 20, 40, 60)
+    assert overrides_to_json(IV_KETAMINE_INDUCTION, changed) == data
+    assert overrides_to_json(IV_KETAMINE_INDUCTION, IV_KETAMINE_INDUCTION) == {}
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"observation_minimum_minutes": "150"}, "whole number"),
+    ({"observation_minimum_minutes": True}, "whole number"),
+    ({"thresholds": {"spo2_alert_below_pct": 9.5}}, "whole number"),
+    ({"dose_rule": {"max_total_mg": "lots"}}, "number"),
+    ({"route": "iv"}, "fixed"),
+    ({"colour": "blue"}, "unknown"),
+    ({"esketamine": 1}, "unknown"),
+])
+def test_bad_json_overrides_are_refused_with_the_field(data, message):
+    from ketacare.treatment.domain.protocols import overrides_from_json
+
+    with pytest.raises(ProtocolInvalid, match=message):
+        overrides_from_json(IV_KETAMINE_INDUCTION, data)
+
+
+def test_json_overrides_keep_the_esketamine_observation_floor():
+    from ketacare.treatment.domain.protocols import overrides_from_json
+
+    with pytest.raises(ProtocolInvalid, match="below the floor"):
+        overrides_from_json(ESKETAMINE_TRD, {"observation_minimum_minutes": 90})

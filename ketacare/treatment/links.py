@@ -1,0 +1,103 @@
+"""What the treatment app needs from the screening and safety apps, through their selectors and services only.
+
+- Screening: `route_clearance` (signed eligibility approval and current consent for the route).
+- Safety: alerts raised from session vitals and overdue readings, and the suicide-risk block on dosing
+  (shared/domain/README.md rule 7: a high suicide-risk result blocks dosing until a prescriber clears it).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ketacare.accounts.roles import Perm, role_has
+from ketacare.safety.domain.rules import SUICIDE_RISK_CODES
+from ketacare.treatment.domain.protocols import Route
+from ketacare.treatment.domain.vitals import Severity
+
+# Where a session's alerts come from (safety.Alert.source_type / source_id).
+SOURCE_VITALS = "vitals"  # source_id = VitalsReading.pk
+SOURCE_SESSION = "session"  # source_id = DosingSession.pk (overdue vitals, escalation)
+SOURCE_ADVERSE_EVENT = "adverse_event"  # source_id = AdverseEvent.pk (serious or severe events)
+SOURCE_QUESTIONNAIRE = "questionnaire_response"  # the instruments app's alerts on a session's questionnaires
+
+# Domain severity -> safety severity. A critical vital sign is an emergency; a warning needs a clinician now (the
+# "high" band is shown on every staff page until acknowledged); a missed reading is moderate.
+ALERT_SEVERITY = {Severity.CRITICAL: "emergency", Severity.WARNING: "high", Severity.INFO: "low"}
+OVERDUE_SEVERITY = "moderate"
+CRITICAL_SEVERITIES = frozenset({"emergency"})
+
+# The screening app's names for the drug routes.
+CLEARANCE_ROUTE = {Route.INTRAVENOUS: "iv-ketamine", Route.INTRANASAL: "esketamine"}
+
+
+@dataclass(frozen=True)
+class RouteClearance:
+    ok: bool
+    reasons: tuple[str, ...] = ()
+    snapshot: dict = field(default_factory=dict)
+
+
+def route_clearance_for(*, patient, route: str, on: dt.date) -> RouteClearance:
+    """Whether the patient may start or continue treatment by `route` on `on`, with the reasons when not."""
+    if Route(route) is Route.NONE:
+        return RouteClearance(ok=True)
+    from ketacare.screening.selectors import route_clearance
+
+    result = route_clearance(patient=patient, route=CLEARANCE_ROUTE[Route(route)], on=on)
+    decision, consent = getattr(result, "decision", None), getattr(result, "consent", None)
+    snapshot = {"checked_on": on.isoformat(), "ok": bool(result.ok), "reasons": list(result.reasons),
+                "decision_id": getattr(decision, "pk", None), "consent_id": getattr(consent, "pk", None)}
+    return RouteClearance(ok=bool(result.ok), reasons=tuple(result.reasons), snapshot=snapshot)
+
+
+def raise_alert(*, patient, code: str, severity: str, message: str, source_type: str, source_id: int, actor=None):
+    from ketacare.safety.services import alert_raise
+
+    return alert_raise(patient=patient, code=code, severity=severity, message=message, source_type=source_type,
+                       source_id=source_id, actor=actor)
+
+
+def acknowledge_alert(*, alert, actor, action: str):
+    from ketacare.safety.services import alert_acknowledge
+
+    return alert_acknowledge(alert=alert, actor=actor, action=action)
+
+
+def session_alerts(session, *, open_only: bool = True, reading_ids=None) -> list:
+    """Alerts raised from this session: its readings, the session itself, its adverse events and the
+    questionnaires taken for it. Open first, then newest."""
+    from ketacare.safety.models import Alert
+    from ketacare.treatment.models import AdverseEvent, SessionMeasure
+
+    if reading_ids is None:
+        reading_ids = list(session.vitals.values_list("pk", flat=True))
+    alerts = Alert.objects.filter(clinic_id=session.clinic_id, patient_id=session.patient_id)
+    alerts = (alerts.filter(source_type=SOURCE_VITALS, source_id__in=reading_ids)
+              | alerts.filter(source_type=SOURCE_SESSION, source_id=session.pk)
+              | alerts.filter(source_type=SOURCE_ADVERSE_EVENT,
+                              source_id__in=AdverseEvent.objects.filter(session=session).values("pk"))
+              | alerts.filter(source_type=SOURCE_QUESTIONNAIRE,
+                              source_id__in=SessionMeasure.objects.filter(session=session).values("response_id")))
+    if open_only:
+        alerts = alerts.filter(status="open")
+    return sorted(alerts.select_related("acknowledged_by"),
+                  key=lambda a: (a.status != "open", -a.raised_at.timestamp(), -a.pk))
+
+
+def suicide_risk_blocks(patient) -> list:
+    """Suicide-risk alerts that still block dosing: open ones, and ones acknowledged by someone who is not a
+    prescriber and not yet cleared by one (SuicideRiskClearance)."""
+    from ketacare.safety.models import Alert
+    from ketacare.treatment.models import SuicideRiskClearance
+
+    alerts = list(Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, code__in=SUICIDE_RISK_CODES)
+                  .select_related("acknowledged_by"))
+    cleared = set(SuicideRiskClearance.objects.filter(alert__in=alerts).values_list("alert_id", flat=True))
+    return [a for a in alerts if a.status == "open" or (
+        a.pk not in cleared and not role_has(getattr(a.acknowledged_by, "role", ""), Perm.PRESCRIBE))]
+
+
+def alert_get(*, session, alert_id: int):
+    """One alert of this session's patient (suicide-risk alerts included); None when not found."""
+    from ketacare.safety.models import Alert
+
+    return Alert.objects.filter(pk=alert_id, clinic_id=session.clinic_id, patient_id=session.patient_id).first()
