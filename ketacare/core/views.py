@@ -22,14 +22,9 @@ def healthz(request):
 
 @requires(Perm.HOME)
 def home(request):
-    user = request.user
-    context = {
-        "can_view_patients": user.has_perm_to(Perm.PATIENT_VIEW),
-        "can_create_patients": user.has_perm_to(Perm.PATIENT_CREATE),
-        "can_audit": user.has_perm_to(Perm.AUDIT_VIEW),
-        "can_research": user.has_perm_to(Perm.RESEARCH_VIEW),
-    }
-    return render(request, "home.html", context)
+    from ketacare.core.home import cards_for
+
+    return render(request, "home.html", {"cards": cards_for(request.user)})
 
 
 @requires(Perm.HOME)

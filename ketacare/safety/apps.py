@@ -15,6 +15,11 @@ class SafetyConfig(AppConfig):
         from ketacare.safety.views import alerts_panel_context
 
         register(NavItem("Alerts", "safety:list", Perm.CLINICAL_VIEW), before="research")
+        from ketacare.core.home import HomeCard
+        from ketacare.core.home import register as home_card
+
+        home_card(HomeCard("Safety alerts", "Open alerts wait for a named clinician to acknowledge them with the "
+                           "action taken.", "safety:list", "Review alerts", Perm.CLINICAL_VIEW, 15))
         register_panel(ChartPanel(key="alerts", title="Safety alerts", template="safety/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=10, context=alerts_panel_context))
         banners.register(open_high_alerts)
