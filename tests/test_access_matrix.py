@@ -42,6 +42,7 @@ PAGES = {
 API = {
     ("get", "/api/v1/patients"): CARE,
     ("post", "/api/v1/patients"): REGISTER,
+    ("post", "/api/v1/patients/search"): CARE,
     ("get", "/api/v1/patients/{patient_id}"): CARE,
     ("patch", "/api/v1/patients/{patient_id}"): REGISTER,
 }

@@ -57,7 +57,8 @@ def test_list_create_get_patch_round_trip_with_audit(client):
     body = created.json()
     assert body["mrn"].endswith("-000001") and body["given_name"] == "Avery"
     pid = body["id"]
-    listing = client.get("/api/v1/patients?q=lindgren", headers=headers).json()
+    listing = client.post("/api/v1/patients/search", {"q": "lindgren"}, content_type="application/json",
+                          headers=headers).json()
     assert listing["count"] == 1 and listing["items"][0]["id"] == pid
     assert client.get(f"/api/v1/patients/{pid}", headers=headers).json()["family_name"] == "Lindgren"
     patched = client.patch(f"/api/v1/patients/{pid}", {"phone": "+1 617 555 0101"},
@@ -65,7 +66,8 @@ def test_list_create_get_patch_round_trip_with_audit(client):
     assert patched.status_code == 200 and patched.json()["phone"] == "+1 617 555 0101"
     actions = list(AuditEvent.objects.filter(patient_id=pid).order_by("id").values_list("action", flat=True))
     assert actions == [AuditAction.PATIENT_CREATED, AuditAction.PATIENT_VIEWED, AuditAction.PATIENT_UPDATED]
-    assert AuditEvent.objects.filter(action=AuditAction.PATIENTS_LISTED, data__via="api").count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.PATIENTS_LISTED, data__via="api",
+                                     data__query="lindgren").count() == 1
 
 
 def test_other_clinic_patient_is_404_exactly_like_a_missing_one(client):

@@ -110,3 +110,17 @@ def test_audit_csv_export_is_itself_audited(client):
     assert rows[0].startswith("at,user,role,action")
     assert [row.split(",")[3] for row in rows[1:]] == ["audit_exported", "patient_viewed"]
     assert AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED, actor=auditor).exists()
+
+
+def test_auditor_never_sees_another_clinics_patient_events_or_failed_logins(client):
+    auditor = UserFactory(role=Role.AUDITOR)
+    stranger = UserFactory(clinic=ClinicFactory(), username="far-away")
+    audit_record(actor=None, username="system", clinic_id=None, action=AuditAction.PATIENT_VIEWED, patient_id=77)
+    client.post("/accounts/login/", {"username": "far-away", "password": "wrong"})
+    client.post("/accounts/login/", {"username": "nobody-at-all", "password": "wrong"})
+    assert AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED, actor_username="far-away").clinic_id == \
+        stranger.clinic_id
+    client.force_login(auditor)
+    shown = client.get("/audit/").context["page"].object_list
+    assert {e.actor_username for e in shown if e.action == AuditAction.LOGIN_FAILED} == {"nobody-at-all"}
+    assert 77 not in {e.patient_id for e in shown}

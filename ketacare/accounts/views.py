@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from ketacare.accounts import throttle
 from ketacare.accounts.access import public, requires
 from ketacare.accounts.forms import LoginForm
+from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -25,12 +26,14 @@ def login(request):
                 throttle.login_failures_clear(username)
                 audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user)
             return redirect(request.GET.get("next") if _safe_next(request) else "home")
+        # A known username's failures belong to that user's clinic, so only its auditors see them.
+        clinic_id = User.objects.filter(username__iexact=username).values_list("clinic_id", flat=True).first()
         with transaction.atomic():
             if getattr(form, "locked", False):
-                audit_record(actor=None, username=username, action=AuditAction.LOGIN_THROTTLED)
+                audit_record(actor=None, username=username, clinic_id=clinic_id, action=AuditAction.LOGIN_THROTTLED)
             else:
                 throttle.login_failure_record(username, request.META.get("REMOTE_ADDR"))
-                audit_record(actor=None, username=username, action=AuditAction.LOGIN_FAILED)
+                audit_record(actor=None, username=username, clinic_id=clinic_id, action=AuditAction.LOGIN_FAILED)
     return render(request, "accounts/login.html", {"form": form})
 
 

@@ -9,12 +9,13 @@ from ketacare.audit.models import AuditEvent
 
 def audit_events_for(*, user, username: str = "", action: str = "", patient_id: int | None = None,
                      since: dt.date | None = None, until: dt.date | None = None) -> QuerySet[AuditEvent]:
-    """The audit trail of the auditor's own clinic (plus clinic-less events such as failed logins), newest first."""
+    """The audit trail of the auditor's own clinic, newest first, plus clinic-less events that concern no patient
+    (sign-in attempts with an unknown username)."""
     if not user.has_perm_to(Perm.AUDIT_VIEW):
         return AuditEvent.objects.none()
     from django.db.models import Q
 
-    events = AuditEvent.objects.filter(Q(clinic_id=user.clinic_id) | Q(clinic__isnull=True))
+    events = AuditEvent.objects.filter(Q(clinic_id=user.clinic_id) | Q(clinic__isnull=True, patient_id__isnull=True))
     if username:
         events = events.filter(actor_username__iexact=username)
     if action:

@@ -29,7 +29,12 @@ def age_band(age: int) -> str:
 
 
 def suppress(count: int) -> str:
-    return str(count) if count >= MIN_CELL or count == 0 else f"<{MIN_CELL}"
+    """Zero is hidden too: showing it would let a reader subtract their way to a small cell."""
+    return str(count) if count >= MIN_CELL else f"<{MIN_CELL}"
+
+
+def _hidden(text: str) -> bool:
+    return text.startswith("<")
 
 
 @requires(Perm.RESEARCH_VIEW)
@@ -40,10 +45,15 @@ def research(request):
         age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
         cells[(age_band(age), sex)] += 1
     bands = ["under 18"] + [f"{lo}–{hi}" for lo, hi in AGE_BANDS] + ["90+"]
-    rows = [{"band": b, "cells": [suppress(cells[(b, s.value)]) for s in Sex],
-             "total": suppress(sum(cells[(b, s.value)] for s in Sex))} for b in bands]
-    total = sum(cells.values())
+    rows = []
+    for band in bands:
+        shown = [suppress(cells[(band, s.value)]) for s in Sex]
+        # Complementary suppression: a total next to a hidden cell would reveal it by subtraction.
+        total = "hidden" if any(map(_hidden, shown)) else suppress(sum(cells[(band, s.value)] for s in Sex))
+        rows.append({"band": band, "cells": shown, "total": total})
+    total = "hidden" if any(r["total"] == "hidden" or _hidden(r["total"]) for r in rows) else suppress(
+        sum(cells.values()))
     with transaction.atomic():
         audit_record(actor=request.user, action=AuditAction.RESEARCH_VIEWED, data={"report": "cohort_by_age_sex"})
-    return render(request, "research.html", {"rows": rows, "sexes": list(Sex), "total": suppress(total),
+    return render(request, "research.html", {"rows": rows, "sexes": list(Sex), "total": total,
                                              "min_cell": MIN_CELL})

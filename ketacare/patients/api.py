@@ -6,7 +6,7 @@ from ketacare.accounts.api_auth import api_perm
 from ketacare.accounts.roles import Perm
 from ketacare.core.errors import Conflict
 from ketacare.patients import selectors, services
-from ketacare.patients.schemas import PatientIn, PatientOut, PatientPatch
+from ketacare.patients.schemas import PatientIn, PatientOut, PatientPatch, PatientSearchIn
 
 router = Router(tags=["patients"])
 
@@ -19,9 +19,18 @@ class MrnTaken(Conflict):
 
 @router.get("", response=list[PatientOut], auth=api_perm(Perm.PATIENT_VIEW))
 @paginate(LimitOffsetPagination)
-def patients_list(request, q: str = ""):
-    patients = selectors.patients_search_for(user=request.auth, query=q[:100])
-    services.patients_listed(actor=request.auth, query=q[:100], count=patients.count(), via="api")
+def patients_list(request):
+    patients = selectors.patients_search_for(user=request.auth)
+    services.patients_listed(actor=request.auth, query="", count=patients.count(), via="api")
+    return patients
+
+
+@router.post("/search", response=list[PatientOut], auth=api_perm(Perm.PATIENT_VIEW))
+@paginate(LimitOffsetPagination)
+def patients_search(request, payload: PatientSearchIn):
+    """Search by name, MRN or date of birth. A POST body, so that names never appear in URLs or access logs."""
+    patients = selectors.patients_search_for(user=request.auth, query=payload.q)
+    services.patients_listed(actor=request.auth, query=payload.q, count=patients.count(), via="api")
     return patients
 
 

@@ -1,8 +1,12 @@
 import datetime as dt
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from ketacare.patients.models import Sex
+
+
+class PatientSearchIn(Schema):
+    q: str = Field("", max_length=100)
 
 
 class PatientIn(Schema):

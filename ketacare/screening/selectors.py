@@ -308,11 +308,18 @@ def consent_get_for(*, user, consent_id: int) -> PatientConsent:
 
 
 def current_consent(patient, route: str, on: dt.date | None = None) -> PatientConsent | None:
-    """The newest consent to `route` signed on or before `on` and not withdrawn by then."""
+    """The newest consent to `route` signed on or before `on` and not withdrawn by then.
+
+    A withdrawal ends consent to the whole route: an older consent (e.g. to an earlier document version) never
+    becomes current again; only a consent signed after the latest withdrawal counts.
+    """
     on = on or clock.today()
-    for consent in consents_for(patient, route=route):
-        if _local_date(consent.signed_at) > on:
-            continue
+    consents = [c for c in consents_for(patient, route=route) if _local_date(c.signed_at) <= on]
+    withdrawals = [c.withdrawn_at for c in consents if c.withdrawn_at is not None and _local_date(c.withdrawn_at) <= on]
+    last_withdrawal = max(withdrawals, default=None)
+    for consent in consents:  # newest first
+        if last_withdrawal is not None and consent.signed_at <= last_withdrawal:
+            return None
         if consent.withdrawn_at is None or _local_date(consent.withdrawn_at) > on:
             return consent
     return None

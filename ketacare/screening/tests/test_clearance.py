@@ -138,8 +138,9 @@ def test_withdrawn_consent_blocks_with_its_date(patient):
 def test_new_consent_after_a_withdrawal_clears_again(patient):
     ApprovedDecisionFactory(patient=patient, route=ESK)
     PatientConsentFactory(patient=patient, route=ESK, withdrawn=True,
-                          signed_at=timezone.now() - dt.timedelta(days=3))
-    fresh = PatientConsentFactory(patient=patient, route=ESK)
+                          signed_at=timezone.now() - dt.timedelta(days=3),
+                          withdrawn_at=timezone.now() - dt.timedelta(days=2))
+    fresh = PatientConsentFactory(patient=patient, route=ESK)  # signed yesterday, after the withdrawal
     clearance = route_clearance(patient=patient, route=ESK, on=today())
     assert clearance.ok and clearance.consent == fresh
 
@@ -216,3 +217,14 @@ def test_query_budget(patient, django_assert_max_num_queries):
     clear_for_route(patient, ESK)
     with django_assert_max_num_queries(9):
         route_clearance(patient=patient, route=ESK, on=today())
+
+
+def test_withdrawal_ends_consent_to_the_route_even_with_an_older_consent_on_file(patient):
+    """Consented to v1, consented again to v2, withdrew (the v2 row): the v1 consent must not become current."""
+    ApprovedDecisionFactory(patient=patient, route=ESK)
+    PatientConsentFactory(patient=patient, route=ESK, signed_at=timezone.now() - dt.timedelta(days=20))
+    PatientConsentFactory(patient=patient, route=ESK, signed_at=timezone.now() - dt.timedelta(days=5),
+                          withdrawn=True)
+    clearance = route_clearance(patient=patient, route=ESK, on=today())
+    assert not clearance.ok
+    assert clearance.consent is None
