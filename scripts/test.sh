@@ -13,11 +13,11 @@ echo "== migrations are in step with the models"
 .venv/bin/ketacare makemigrations --check --dry-run >/dev/null || { echo "makemigrations --check failed: add a named migration"; exit 1; }
 
 echo "== SQLite"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n 2 "$@"
 sqlite_rc=$?
 
 echo "== PostgreSQL ($PG_URL)"
-DATABASE_URL="$PG_URL" .venv/bin/python -m pytest "$@"
+DATABASE_URL="$PG_URL" .venv/bin/python -m pytest -n 2 "$@"
 pg_rc=$?
 
 # Nothing is printed after pytest: its summary line stays the last line of the output.
