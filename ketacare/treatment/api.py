@@ -10,6 +10,7 @@ from ketacare.accounts.api_auth import api_perm
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.patients.selectors import patient_get_for
+from ketacare.patients.services import patient_viewed
 from ketacare.treatment import selectors as sel
 from ketacare.treatment import services
 from ketacare.treatment.domain.states import TRANSITIONS, SessionState, transition_refusals
@@ -85,7 +86,7 @@ def _session_out(session) -> dict:
     refusals = (transition_refusals(SessionState.PRE_DOSE, SessionState.DOSING, facts)
                 if state in (SessionState.CHECKED_IN, SessionState.PRE_DOSE) and protocol.involves_dose else ())
     order = sel.current_order(session)
-    first = session.first_dose_at
+    first, obs_start = session.first_dose_at, sel.observation_start(session)
     return {
         "id": session.pk, "course_id": session.course_id, "patient_id": session.patient_id,
         "number": session.number, "phase": session.phase, "planned_on": session.planned_on, "state": session.state,
@@ -93,7 +94,8 @@ def _session_out(session) -> dict:
         "first_dose_at": first, "dose_completed_at": session.dose_completed_at,
         "discharged_at": session.discharged_at,
         "observation_minimum_minutes": protocol.observation_minimum_minutes,
-        "observation_ends_at": first + dt.timedelta(minutes=protocol.observation_minimum_minutes) if first else None,
+        "observation_ends_at": (obs_start + dt.timedelta(minutes=protocol.observation_minimum_minutes)
+                                if obs_start else None),
         "allowed_transitions": sorted(TRANSITIONS[state]),
         "pre_dose_refusals": [{"code": r.code, "reason": r.reason} for r in refusals],
         "discharge_criteria": session.discharge_criteria, "signed_at": session.signed_at,
@@ -108,6 +110,7 @@ def _session_out(session) -> dict:
 @router.get("/patients/{patient_id}/courses", response=list[CourseOut], auth=api_perm(Perm.CLINICAL_VIEW))
 def courses_list(request, patient_id: int):
     patient = patient_get_for(user=request.auth, patient_id=patient_id)
+    patient_viewed(actor=request.auth, patient=patient, via="api_courses")
     return [_course_out(c) for c in sel.courses_for_patient(user=request.auth, patient=patient)]
 
 
@@ -126,7 +129,9 @@ def courses_create(request, patient_id: int, payload: CourseIn):
 
 @router.get("/courses/{course_id}", response=CourseDetailOut, auth=api_perm(Perm.CLINICAL_VIEW))
 def courses_get(request, course_id: int):
-    return _course_out(sel.course_get_for(user=request.auth, course_id=course_id), with_sessions=True)
+    course = sel.course_get_for(user=request.auth, course_id=course_id)
+    patient_viewed(actor=request.auth, patient=course.patient, via="api_course")
+    return _course_out(course, with_sessions=True)
 
 
 @router.get("/sessions/{session_id}", response=SessionOut, auth=api_perm(Perm.CLINICAL_VIEW))

@@ -8,7 +8,6 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ketacare.accounts.roles import Perm, role_has
 from ketacare.safety.domain.rules import SUICIDE_RISK_CODES
 from ketacare.treatment.domain.protocols import Route
 from ketacare.treatment.domain.vitals import Severity
@@ -83,17 +82,21 @@ def session_alerts(session, *, open_only: bool = True, reading_ids=None) -> list
                   key=lambda a: (a.status != "open", -a.raised_at.timestamp(), -a.pk))
 
 
+def is_suicide_risk(alert) -> bool:
+    return alert.code in SUICIDE_RISK_CODES
+
+
 def suicide_risk_blocks(patient) -> list:
-    """Suicide-risk alerts that still block dosing: open ones, and ones acknowledged by someone who is not a
-    prescriber and not yet cleared by one (SuicideRiskClearance)."""
+    """Suicide-risk alerts that still block dosing: open ones, and acknowledged ones without a prescriber's
+    clearance (SuicideRiskClearance, written only by a prescriber, also when a prescriber acknowledges the alert
+    from the session). The acknowledger's role today does not count: roles change, the clearance row does not."""
     from ketacare.safety.models import Alert
     from ketacare.treatment.models import SuicideRiskClearance
 
     alerts = list(Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, code__in=SUICIDE_RISK_CODES)
                   .select_related("acknowledged_by"))
     cleared = set(SuicideRiskClearance.objects.filter(alert__in=alerts).values_list("alert_id", flat=True))
-    return [a for a in alerts if a.status == "open" or (
-        a.pk not in cleared and not role_has(getattr(a.acknowledged_by, "role", ""), Perm.PRESCRIBE))]
+    return [a for a in alerts if a.status == "open" or a.pk not in cleared]
 
 
 def alert_get(*, session, alert_id: int):

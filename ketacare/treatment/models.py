@@ -398,8 +398,9 @@ class SessionMeasure(AppendOnly, ClinicOwned):
 
 
 class SuicideRiskClearance(AppendOnly, ClinicOwned):
-    """A prescriber's clearance of a suicide-risk alert that someone else acknowledged: until it exists, that alert
-    still blocks dosing (domain/README rule 7: cleared only by a prescriber)."""
+    """A prescriber's clearance of an acknowledged suicide-risk alert (written with the acknowledgement when a
+    prescriber acknowledges it from the session): until it exists, that alert still blocks dosing (domain/README
+    rule 7: cleared only by a prescriber)."""
 
     alert = models.OneToOneField("safety.Alert", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(DosingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -64,12 +64,13 @@ class Observation:
 
 
 def observation(session: DosingSession, protocol: Protocol, now: dt.datetime) -> Observation:
-    obs = Observation(session.first_dose_at, protocol.observation_minimum_minutes)
-    if session.first_dose_at is not None:
-        obs.ends_at = session.first_dose_at + dt.timedelta(minutes=protocol.observation_minimum_minutes)
+    start = sel.observation_start(session)
+    obs = Observation(start, protocol.observation_minimum_minutes)
+    if start is not None:
+        obs.ends_at = start + dt.timedelta(minutes=protocol.observation_minimum_minutes)
         end = session.discharged_at or now
         obs.remaining_seconds = int((obs.ends_at - end).total_seconds())
-        obs.elapsed_minutes = minutes(end - session.first_dose_at)
+        obs.elapsed_minutes = minutes(end - start)
     return obs
 
 

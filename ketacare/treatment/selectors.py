@@ -199,6 +199,33 @@ def baseline_reading(session: DosingSession) -> VitalsReading | None:
     return session.vitals.filter(pre_dose=True).order_by("-taken_at", "-id").first()
 
 
+def dosing_entered_at(session: DosingSession) -> dt.datetime | None:
+    """When the session (last) moved into the dosing state: no dose is given before it."""
+    return (session.transitions.filter(to_state=c.SessionState.DOSING).order_by("-at", "-id")
+            .values_list("at", flat=True).first())
+
+
+def observation_start(session: DosingSession) -> dt.datetime | None:
+    """Where the observation clock starts: the first dose, but never before the session entered dosing (a typed,
+    backdated first-dose time cannot shorten the observation)."""
+    if session.first_dose_at is None:
+        return None
+    entered = dosing_entered_at(session)
+    return max(session.first_dose_at, entered) if entered is not None else session.first_dose_at
+
+
+def discharge_criteria_void(session: DosingSession) -> bool:
+    """True when a vitals reading recorded at or after the discharge criteria were confirmed raised an alert: the
+    criteria must then be confirmed again."""
+    if session.discharge_recorded_at is None:
+        return False
+    from ketacare.safety.models import Alert
+
+    later = session.vitals.filter(recorded_at__gte=session.discharge_recorded_at).values("pk")
+    return Alert.objects.filter(clinic_id=session.clinic_id, patient_id=session.patient_id,
+                                source_type=links.SOURCE_VITALS, source_id__in=later).exists()
+
+
 def current_order(session: DosingSession) -> DoseOrder | None:
     return (session.dose_orders.filter(superseded_by__isnull=True).select_related("ordered_by")
             .order_by("-ordered_at", "-id").first())
@@ -272,10 +299,11 @@ def session_facts(session: DosingSession, *, now: dt.datetime, reason: str = "",
         rems_patient_enrolled=rems_enrolled(session.patient, on=timezone.localdate(now)),
         open_high_suicide_alert=bool(links.suicide_risk_blocks(session.patient)),
         dose_check=check, dose_override=override,
-        first_dose_at=session.first_dose_at,
+        first_dose_at=observation_start(session),
         dose_complete=session.dose_completed_at is not None,
         open_critical_alert=any(a.severity in links.CRITICAL_SEVERITIES for a in links.session_alerts(session)),
         discharge_criteria_met=frozenset(session.discharge_criteria),
+        discharge_criteria_void=discharge_criteria_void(session),
         hold_reason=reason, escalation_reason=reason,
         clearance_problems=tuple(problems),
     )

@@ -80,6 +80,18 @@ class SessionStateConflict(Conflict):
     code = "session.wrong_state"
 
 
+class DosingBlocked(Conflict):
+    """No further dose while an emergency alert of the session or a suicide-risk block is open."""
+
+    code = "dose.blocked"
+
+
+class AlreadyCleared(Conflict):
+    """This suicide-risk alert has already been cleared by a prescriber."""
+
+    code = "suicide_risk.already_cleared"
+
+
 class PmfIncomplete(Conflict):
     """The Patient Monitoring Form lacks required fields."""
 
@@ -538,14 +550,23 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
     order = sel.current_order(s)
     if order is None:
         raise SessionStateConflict("No dose has been ordered.")
+    if any(a.severity in links.CRITICAL_SEVERITIES for a in links.session_alerts(s)):
+        raise DosingBlocked("An emergency alert of this session is open: acknowledge it and reassess the patient "
+                            "before giving more.")
+    if links.suicide_risk_blocks(s.patient):
+        raise DosingBlocked("A suicide-risk alert blocks dosing until a prescriber clears it.")
     now = clock.now()
     given_at = _aware(given_at) or now
     lot_number = (lot_number or "").strip()
+    entered_dosing_at = sel.dosing_entered_at(s)
     errors = {}
     if not lot_number:
         errors["lot_number"] = "Enter the lot number printed on the device or vial."
     if given_at > now + FUTURE_TOLERANCE:
         errors["given_at"] = "This time is in the future."
+    elif entered_dosing_at and given_at < entered_dosing_at:
+        errors["given_at"] = (f"This time is before dosing started "
+                              f"({timezone.localtime(entered_dosing_at):%H:%M:%S}).")
     elif s.checked_in_at and given_at < s.checked_in_at:
         errors["given_at"] = "This time is before the patient checked in."
     if errors:
@@ -812,22 +833,38 @@ def session_measure_record(*, actor, session: DosingSession, instrument_key: str
 @transaction.atomic
 def session_alert_acknowledge(*, actor, session: DosingSession, alert_id: int, action: str):
     """Acknowledge one of the session's (or its patient's) alerts with the action taken. A suicide-risk alert that
-    someone other than a prescriber acknowledged is cleared for dosing by a prescriber here."""
+    someone other than a prescriber acknowledged is cleared for dosing by a prescriber here; a prescriber who
+    acknowledges one clears it in the same step (the clearance row records that a prescriber did it, so later role
+    changes do not alter whether it blocks)."""
     _same_clinic(actor, session)
     alert = links.alert_get(session=session, alert_id=alert_id)
     if alert is None:
         raise sel.SessionNotFound("Alert not found.")
     if alert.status != "open" and alert in links.suicide_risk_blocks(session.patient):
         return suicide_risk_clear(actor=actor, session=session, alert=alert, note=action)
+    if links.is_suicide_risk(alert) and actor.has_perm_to(Perm.PRESCRIBE):
+        acknowledged = links.acknowledge_alert(alert=alert, actor=actor, action=action)
+        suicide_risk_clear(actor=actor, session=session, alert=acknowledged, note=action)
+        return acknowledged
     return links.acknowledge_alert(alert=alert, actor=actor, action=action)
 
 
 @transaction.atomic
 def suicide_risk_clear(*, actor, session: DosingSession, alert, note: str) -> SuicideRiskClearance:
+    """A prescriber clears an acknowledged suicide-risk alert of the session's patient for dosing (once)."""
     _need(actor, Perm.PRESCRIBE)
+    _same_clinic(actor, session)
+    s = _lock(session)
+    if not links.is_suicide_risk(alert) or alert.patient_id != s.patient_id or alert.clinic_id != s.clinic_id:
+        raise ValidationError({"alert_id": "Not a suicide-risk alert of this patient."})
+    if alert.status == "open":
+        raise SessionStateConflict("Acknowledge the alert with the action taken first.")
+    if SuicideRiskClearance.objects.filter(alert_id=alert.pk).exists():
+        raise AlreadyCleared("This alert has already been cleared by a prescriber.")
     note = (note or "").strip()
     if not note:
         raise ValidationError({"action": "Describe the assessment done and its outcome."})
+    session = s
     row = SuicideRiskClearance(clinic_id=session.clinic_id, alert=alert, session=session, cleared_by=actor,
                                cleared_at=clock.now(), note=note)
     row.full_clean(validate_constraints=False)
@@ -846,11 +883,11 @@ def discharge_criteria_record(*, actor, session: DosingSession, criteria: list[s
     _need(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
-    allowed_states = {c.SessionState.MONITORING, c.SessionState.OBSERVATION, c.SessionState.READY_FOR_DISCHARGE}
+    allowed_states = {c.SessionState.OBSERVATION, c.SessionState.READY_FOR_DISCHARGE}
     if s.course.route == c.Route.NONE:
         allowed_states.add(c.SessionState.CHECKED_IN)
     if s.state not in allowed_states:
-        raise SessionStateConflict("Discharge criteria are recorded after the dose, before discharge.")
+        raise SessionStateConflict("Discharge criteria are confirmed during observation, before discharge.")
     protocol = sel.session_protocol(s)
     unknown = sorted(set(criteria) - set(protocol.discharge_criteria))
     if unknown:

@@ -19,6 +19,7 @@ from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import DomainError
 from ketacare.patients.selectors import patient_get_for
+from ketacare.patients.services import patient_viewed, patients_listed
 from ketacare.treatment import forms as f
 from ketacare.treatment import presenters, services
 from ketacare.treatment import selectors as sel
@@ -54,6 +55,8 @@ def board(request):
     context = {"rows": presenters.board(user=request.user, day=clock.today()), "today": clock.today(),
                "now": clock.now(),
                "can_record": request.user.has_perm_to(Perm.CLINICAL_RECORD)}
+    if not _polling(request):  # the 15-second refreshes are not new reads
+        patients_listed(actor=request.user, query="", count=len(context["rows"]), via="treatment_board")
     if request.htmx and request.htmx.target == "board-rows":
         return render(request, "treatment/board.html#rows", context)
     return render(request, "treatment/board.html", context)
@@ -117,6 +120,7 @@ def _course_context(request, course, **extra):
 @requires(Perm.CLINICAL_VIEW)
 def course_detail(request, course_id: int):
     course = sel.course_get_for(user=request.user, course_id=course_id)
+    patient_viewed(actor=request.user, patient=course.patient, via="course_detail")
     return render(request, "treatment/course_detail.html", _course_context(request, course))
 
 
@@ -537,6 +541,7 @@ def rems_board(request):
         days_left = (form.due_on - today).days
         rows.append({"form": form, "status": status, "status_label": PMF_STATUS_LABELS[status],
                      "days_left": days_left, "days_late": -days_left})
+    patients_listed(actor=request.user, query=status_filter, count=len(rows), via="rems_board")
     return render(request, "treatment/rems_board.html", {"rows": rows, "status_filter": status_filter,
                                                           "today": today})
 

@@ -86,10 +86,13 @@ class SessionFacts:
     open_high_suicide_alert: bool = False  # cleared only by a prescriber
     dose_check: DoseCheck | None = None  # None = no dose ordered
     dose_override: DoseOverride | None = None
-    first_dose_at: dt.datetime | None = None  # first esketamine device / infusion start
+    # Start of the observation clock: the first esketamine device / infusion start, not before dosing began.
+    first_dose_at: dt.datetime | None = None
     dose_complete: bool = False  # all devices given / infusion ended
     open_critical_alert: bool = False
     discharge_criteria_met: frozenset[str] = field(default=frozenset())
+    # A vitals reading recorded after the criteria were confirmed raised an alert: they must be confirmed again.
+    discharge_criteria_void: bool = False
     hold_reason: str = ""
     escalation_reason: str = ""
     # Why the route is no longer cleared (eligibility approval or consent lapsed since the course started).
@@ -191,7 +194,10 @@ def _discharge(f: SessionFacts) -> list[Refusal]:
                                f"observation minimum of {p.observation_minimum_minutes} min from the first dose "
                                f"not reached ({int(left.total_seconds())} s left)"))
     missing = [c for c in p.discharge_criteria if c not in f.discharge_criteria_met]
-    if missing:
+    if f.discharge_criteria_void:
+        out.append(Refusal("discharge.criteria_void", "vital signs recorded after the discharge criteria were "
+                           "confirmed raised an alert: confirm the criteria again"))
+    elif missing:
         out.append(Refusal("discharge.criteria_missing", f"discharge criteria not recorded: {', '.join(missing)}"))
     if f.open_high_suicide_alert:
         out.append(Refusal("discharge.suicide_alert_open",
