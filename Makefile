@@ -9,3 +9,6 @@ test:
 
 lint:
 	@bash scripts/bootstrap.sh && .venv/bin/ruff check ketacare tests
+
+bench:
+	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py

@@ -4,3 +4,28 @@ from django.apps import AppConfig
 class OutcomesConfig(AppConfig):
     name = "ketacare.outcomes"
     label = "outcomes"
+
+    def ready(self) -> None:
+        from ketacare.accounts.navigation import NavItem, register
+        from ketacare.accounts.roles import Perm
+        from ketacare.core import demo_registry
+        from ketacare.core.home import HomeCard
+        from ketacare.core.home import register as register_card
+        from ketacare.core.panels import ChartPanel, register_panel
+        from ketacare.outcomes.demo import seed_outcomes
+        from ketacare.outcomes.panels import panel_context
+
+        register_panel(ChartPanel(key="outcomes", title="Outcomes", template="outcomes/panel.html",
+                                  perm=Perm.CLINICAL_VIEW, order=35, context=panel_context))
+        register(NavItem("Outcomes", "outcomes:report", Perm.CLINICAL_VIEW))
+        register(NavItem("Outcomes", "outcomes:research", Perm.RESEARCH_VIEW))
+        register(NavItem("Outcome definitions", "outcomes:settings", Perm.CLINIC_CONFIGURE))
+        register_card(HomeCard("Clinic outcomes", "Response, remission, time to relapse, side effects and alerts for "
+                               "your patients, with CSV and PDF exports.", "outcomes:report", "Open outcomes",
+                               Perm.CLINICAL_VIEW, 50))
+        register_card(HomeCard("Outcomes, de-identified", "Response, remission and relapse for the clinic's cohorts; "
+                               "small groups are hidden.", "outcomes:research", "Open de-identified outcomes",
+                               Perm.RESEARCH_VIEW, 55))
+        register_card(HomeCard("Outcome definitions", "What counts as response, remission and relapse in your clinic.",
+                               "outcomes:settings", "Review definitions", Perm.CLINIC_CONFIGURE, 85))
+        demo_registry.register(90, seed_outcomes)

@@ -7,14 +7,22 @@ response 50 % reduction, Taylor 2018 [C]), §13.5 (thresholds are configuration 
 shared/domain/evidence.md §1 (Taylor 2018: first rating 3 h after infusion), §6 (assessment windows);
 shared/domain/iv-ketamine.md §2 (Murrough 2013: relapse clock starts at the last infusion of the series).
 
-Every default below carries its provenance in `source`; a clinic overrides any field with `definition_for`.
+One source of truth: response and remission come from the instrument definition files
+(ketacare/instruments/definitions/*.json, loaded by ketacare.instruments.domain.registry) wherever the instrument
+defines them; this module adds what only outcomes needs (baseline window, relapse rule, rapid-relief window) and a
+fallback rule for instruments without one. Every default carries its provenance in `source`; a clinic overrides
+fields with `definition_for` (the overrides are stored by the outcomes app).
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from ketacare.instruments.domain.model import CriterionKind, Instrument
+from ketacare.instruments.domain.registry import load_shipped
 
 
 class Direction(StrEnum):
@@ -101,94 +109,147 @@ _TAYLOR_3H = RapidReliefWindow(
     hours_after=timedelta(hours=3), tolerance=timedelta(hours=1), pre_dose_within=timedelta(hours=24)
 )
 
+# What outcomes adds to each instrument: the baseline window, relapse rule and rapid-relief window, plus a fallback
+# response/remission rule for instruments whose definition file has none. Response and remission themselves come
+# from the instrument definition (ketacare/instruments/definitions/*.json) whenever it defines them: that file is
+# the one source of truth, and `build_definitions` refuses a fallback that would contradict it.
+#
 # Baseline windows follow each instrument's recall period (instruments.md §0): 2 weeks for PHQ-9/GAD-7, the past
 # week for LSAS/SPIN/Mini-SPIN, "now" (same day) for the VAS. Deriving the window from recall is our choice [U].
-DEFAULT_DEFINITIONS: Mapping[str, OutcomeDefinition] = {
-    d.instrument_key: d
-    for d in (
-        OutcomeDefinition(
-            instrument_key="phq-9",
-            response_pct_reduction=Decimal(50),
-            response_strict=False,
-            remission_max_total=Decimal(4),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=14),
-            source="instruments.md §1.2: response >= 50 % reduction, remission total < 5 [U conventional]",
-        ),
-        OutcomeDefinition(
-            instrument_key="gad-7",
-            response_pct_reduction=Decimal(50),
-            response_strict=False,
-            remission_max_total=Decimal(4),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=14),
-            source="instruments.md §2.2: response >= 50 % reduction, remission total < 5 [U common practice]",
-        ),
-        OutcomeDefinition(
-            instrument_key="lsas-cr",
-            response_pct_reduction=Decimal(35),
-            response_strict=True,
-            remission_max_total=Decimal(29),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=7),
+
+
+@dataclass(frozen=True)
+class OutcomeExtras:
+    """The outcome-only part of a definition. `fallback_*` apply only where the instrument defines no rule."""
+
+    instrument_key: str
+    relapse: RelapseRule
+    baseline_window: timedelta
+    rapid_relief: RapidReliefWindow | None = None
+    fallback_response_pct: Decimal | None = None
+    fallback_response_strict: bool = False
+    fallback_remission_max_total: Decimal | None = None
+    source: str = ""
+
+
+OUTCOME_EXTRAS: Mapping[str, OutcomeExtras] = {
+    e.instrument_key: e
+    for e in (
+        OutcomeExtras("phq-9", _LOSS_OF_RESPONSE_TWICE, timedelta(days=14)),
+        OutcomeExtras("gad-7", _LOSS_OF_RESPONSE_TWICE, timedelta(days=14)),
+        OutcomeExtras(
+            "lsas-cr",
+            _LOSS_OF_RESPONSE_TWICE,
+            timedelta(days=7),
             rapid_relief=_TAYLOR_3H,
+            fallback_remission_max_total=Decimal(29),
             source=(
-                "instruments.md §3 / evidence.md §1: response > 35 % reduction (Taylor 2018) [C]; remission "
-                "total <= 29, i.e. below the >= 30 probable-SAD cut-off (Mennin 2002) [S -> U derived]; rapid "
-                "relief at 3 h as in Taylor's clinician-rated LSAS [C]"
+                "remission total <= 29, i.e. below the >= 30 probable-SAD cut-off (instruments.md §3, Mennin 2002) "
+                "[S -> U derived]; rapid relief at 3 h as in Taylor's clinician-rated LSAS (evidence.md §1) [C]"
             ),
         ),
-        OutcomeDefinition(
-            instrument_key="lsas-sr",
-            response_pct_reduction=Decimal(35),
-            response_strict=True,
-            remission_max_total=Decimal(29),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=7),
-            source=(
-                "instruments.md §3: response > 35 % reduction (Taylor 2018) [C]; remission total <= 29, below "
-                "the LSAS-SR >= 30 cut-off (Rytwinski 2009) [S -> U derived]"
-            ),
+        OutcomeExtras(
+            "lsas-sr",
+            _LOSS_OF_RESPONSE_TWICE,
+            timedelta(days=7),
+            fallback_remission_max_total=Decimal(29),
+            source="remission total <= 29, below the LSAS-SR >= 30 cut-off (instruments.md §3, Rytwinski 2009) "
+            "[S -> U derived]",
         ),
-        OutcomeDefinition(
-            instrument_key="spin",
-            response_pct_reduction=Decimal(50),
-            response_strict=False,
-            remission_max_total=Decimal(18),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=7),
-            source=(
-                "instruments.md §4: no SPIN response definition retrieved, generic >= 50 % reduction [U]; "
-                "remission total <= 18, below the >= 19 cut-off [C cut-off, U derived]"
-            ),
+        OutcomeExtras(
+            "spin",
+            _LOSS_OF_RESPONSE_TWICE,
+            timedelta(days=7),
+            fallback_response_pct=Decimal(50),
+            fallback_remission_max_total=Decimal(18),
+            source="instruments.md §4: no SPIN response definition retrieved, generic >= 50 % reduction [U]; "
+            "remission total <= 18, below the >= 19 cut-off [C cut-off, U derived]",
         ),
-        OutcomeDefinition(
-            instrument_key="mini-spin",
-            response_pct_reduction=Decimal(50),
-            response_strict=False,
-            remission_max_total=Decimal(5),
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=7),
-            source=(
-                "instruments.md §5: no Mini-SPIN response definition retrieved, generic >= 50 % reduction [U]; "
-                "remission total <= 5, below the >= 6 positive screen [C cut-off, U derived]"
-            ),
+        OutcomeExtras(
+            "mini-spin",
+            _LOSS_OF_RESPONSE_TWICE,
+            timedelta(days=7),
+            fallback_response_pct=Decimal(50),
+            fallback_remission_max_total=Decimal(5),
+            source="instruments.md §5: no Mini-SPIN response definition retrieved, generic >= 50 % reduction [U]; "
+            "remission total <= 5, below the >= 6 positive screen [C cut-off, U derived]",
         ),
-        OutcomeDefinition(
-            instrument_key="vas-anxiety",
-            response_pct_reduction=Decimal(50),
-            response_strict=False,
-            remission_max_total=None,
-            relapse=_LOSS_OF_RESPONSE_TWICE,
-            baseline_window=timedelta(days=1),
+        OutcomeExtras(
+            "vas-anxiety",
+            _LOSS_OF_RESPONSE_TWICE,
+            timedelta(days=1),
             rapid_relief=_TAYLOR_3H,
-            source=(
-                "instruments.md §12 / evidence.md §1: response = 50 % reduction (Taylor 2018) [C], read as "
-                "'at least 50 %' [U]; no remission rule; rapid relief at 3 h (Taylor) [C]"
-            ),
+            source="rapid relief at 3 h (Taylor 2018, evidence.md §1) [C]",
         ),
     )
 }
+
+
+def _remission_bound(instrument: Instrument) -> Decimal | None:
+    """The instrument's remission rule as an inclusive bound on the total ("< 5" on whole-number totals is 4)."""
+    criterion = instrument.remission
+    if criterion is None:
+        return None
+    if criterion.kind is CriterionKind.TOTAL_AT_MOST:
+        return criterion.value
+    if criterion.kind is CriterionKind.TOTAL_BELOW:
+        weights = [w for item in instrument.scored_items for w in (item.weight_range or ())]
+        if not weights or any(w != w.to_integral_value() for w in weights):
+            raise ValueError(f"{instrument.key}: 'total below' remission needs whole-number item weights")
+        return Decimal(math.ceil(criterion.value) - 1)
+    raise ValueError(f"{instrument.key}: remission must be a total cut-off, not {criterion.kind}")
+
+
+def definition_from_instrument(instrument: Instrument, extras: OutcomeExtras) -> OutcomeDefinition:
+    """Response and remission from the instrument definition (or the outcome fallback where it has none)."""
+    if instrument.higher_is_worse is None:
+        raise ValueError(f"{instrument.key} has no direction: outcome trajectories need a scored total")
+    sources = []
+    response = instrument.response
+    if response is not None:
+        if response.kind not in (CriterionKind.REDUCTION_PCT_AT_LEAST, CriterionKind.REDUCTION_PCT_ABOVE):
+            raise ValueError(f"{instrument.key}: response must be a percentage reduction, not {response.kind}")
+        if extras.fallback_response_pct is not None:
+            raise ValueError(f"{instrument.key}: the instrument defines response; drop the outcomes fallback")
+        pct, strict = response.value, response.kind is CriterionKind.REDUCTION_PCT_ABOVE
+        sources.append(f"response from {instrument.key}@{instrument.version}: {response.source}")
+    elif extras.fallback_response_pct is not None:
+        pct, strict = extras.fallback_response_pct, extras.fallback_response_strict
+    else:
+        raise ValueError(f"{instrument.key}: no response rule in the instrument definition nor in outcomes")
+    remission = _remission_bound(instrument)
+    if remission is not None:
+        if extras.fallback_remission_max_total is not None:
+            raise ValueError(f"{instrument.key}: the instrument defines remission; drop the outcomes fallback")
+        sources.append(f"remission from {instrument.key}@{instrument.version}: {instrument.remission.source}")
+    else:
+        remission = extras.fallback_remission_max_total
+    if extras.source:
+        sources.append(extras.source)
+    return OutcomeDefinition(
+        instrument_key=instrument.key,
+        response_pct_reduction=pct,
+        response_strict=strict,
+        remission_max_total=remission,
+        relapse=extras.relapse,
+        direction=Direction.LOWER_IS_BETTER if instrument.higher_is_worse else Direction.HIGHER_IS_BETTER,
+        baseline_window=extras.baseline_window,
+        rapid_relief=extras.rapid_relief,
+        source="; ".join(sources),
+    )
+
+
+def build_definitions(
+    instruments: Mapping[str, Instrument], extras: Mapping[str, OutcomeExtras] = OUTCOME_EXTRAS
+) -> dict[str, OutcomeDefinition]:
+    """One definition per instrument that has outcome extras and a shipped definition."""
+    return {key: definition_from_instrument(instruments[key], e) for key, e in extras.items() if key in instruments}
+
+
+DEFAULT_DEFINITIONS: Mapping[str, OutcomeDefinition] = build_definitions(load_shipped())
+
+# Fields a clinic may override (stored by the outcomes app, Perm.CLINIC_CONFIGURE).
+OVERRIDABLE_FIELDS = ("response_pct_reduction", "response_strict", "remission_max_total", "relapse", "baseline_window")
 
 
 def definition_for(

@@ -11,9 +11,10 @@ continued fraction evaluated with the modified Lentz method); Kaplan-Meier 1958 
 the log(-log S) interval (Kalbfleisch & Prentice), as in statsmodels SurvfuncRight and R conf.type="log-log".
 """
 
+import functools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -87,12 +88,35 @@ def _t_upper_tail(t: float, df: float) -> float:
     return 0.5 * regularized_incomplete_beta(df / 2.0, 0.5, df / (df + t2), complement=t2 / (df + t2))
 
 
+def _t_density(t: float, df: float) -> float:
+    log_norm = math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_norm - (df + 1.0) / 2.0 * math.log1p(t * t / df))
+
+
+@functools.lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
-    """The p quantile of Student's t with df degrees of freedom (bisection on the exact tail probability)."""
+    """The p quantile of Student's t with df degrees of freedom: Newton's method on the exact tail probability,
+    started from the Cornish-Fisher expansion around the normal quantile; bisection if Newton does not settle."""
     if not 0.0 < p < 1.0 or df <= 0:
         raise ValueError("need 0 < p < 1 and df > 0")
     if p == 0.5:
         return 0.0
+    tail = min(p, 1.0 - p)
+    z = statistics.NormalDist().inv_cdf(1.0 - tail)
+    t = z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
+    t = t if t > 0 else z
+    for _ in range(60):
+        step = (_t_upper_tail(t, df) - tail) / _t_density(t, df)
+        following = t + step
+        if following <= 0 or not math.isfinite(following):
+            break
+        t = following
+        if abs(step) <= 1e-14 * t:
+            return t if p > 0.5 else -t
+    return _t_quantile_bisect(p, df)
+
+
+def _t_quantile_bisect(p: float, df: float) -> float:
     tail = min(p, 1.0 - p)
     low, high = 0.0, 1.0
     while _t_upper_tail(high, df) > tail:
@@ -133,6 +157,22 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> MeanCI:
     return MeanCI(n=n, mean=mean, sd=sd, low=mean - half, high=mean + half)
 
 
+def mean_ci_from_moments(n: int, total: float, total_sq: float, confidence: float = 0.95) -> MeanCI:
+    """`mean_ci` from sufficient statistics (count, sum, sum of squares), e.g. from a SQL aggregate. Exact for the
+    small integer-valued scores and minutes this app aggregates; the variance is clamped at 0 against rounding."""
+    if n <= 0:
+        raise ValueError("mean_ci_from_moments needs n >= 1")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must be in (0, 1)")
+    mean = total / n
+    if n < 2:
+        return MeanCI(n=n, mean=mean, sd=None, low=None, high=None)
+    variance = max(0.0, (total_sq - total * total / n) / (n - 1))
+    sd = math.sqrt(variance)
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * sd / math.sqrt(n)
+    return MeanCI(n=n, mean=mean, sd=sd, low=mean - half, high=mean + half)
+
+
 # --- Kaplan-Meier ---------------------------------------------------------------------------------------------
 
 
@@ -160,20 +200,25 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[bool], z: float = 
         raise ValueError("durations and events must have the same length")
     if any(d < 0 or math.isnan(d) for d in durations):
         raise ValueError("durations must be non-negative numbers")
-    times = sorted(set(durations))
-    event_counts = dict.fromkeys(times, 0)
-    censor_counts = dict.fromkeys(times, 0)
+    table: dict[float, list[int]] = {}
     for duration, event in zip(durations, events, strict=True):
-        if event:
-            event_counts[duration] += 1
-        else:
-            censor_counts[duration] += 1
+        table.setdefault(duration, [0, 0])[0 if event else 1] += 1
+    return kaplan_meier_from_counts({t: (d, c) for t, (d, c) in table.items()}, z=z)
+
+
+def kaplan_meier_from_counts(table: Mapping[float, tuple[int, int]], z: float = Z_95) -> list[KMStep]:
+    """Kaplan-Meier from a life table {time: (events, censored)}, e.g. the result of a SQL GROUP BY; the same
+    estimate as `kaplan_meier` on the expanded durations."""
+    if any(t < 0 or math.isnan(t) for t in table):
+        raise ValueError("durations must be non-negative numbers")
+    if any(d < 0 or c < 0 for d, c in table.values()):
+        raise ValueError("counts must be non-negative")
     steps = []
-    at_risk = len(durations)
+    at_risk = sum(d + c for d, c in table.values())
     survival = Fraction(1)
     greenwood_sum = 0.0
-    for time in times:
-        d, c = event_counts[time], censor_counts[time]
+    for time in sorted(table):
+        d, c = table[time]
         if d:
             survival *= Fraction(at_risk - d, at_risk)
             std_err = ci_low = ci_high = None
@@ -233,6 +278,35 @@ def median_iqr(values: Sequence[float]) -> Quartiles | None:
         return Quartiles(median=v, q1=v, q3=v)
     q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return Quartiles(median=float(median), q1=float(q1), q3=float(q3))
+
+
+def quartiles_from_counts(table: Mapping[float, int]) -> Quartiles | None:
+    """`median_iqr` of the values a frequency table {value: count} stands for (Hyndman-Fan type 7), without
+    expanding it; None when the table is empty."""
+    items = sorted((v, c) for v, c in table.items() if c > 0)
+    if any(c < 0 for c in table.values()):
+        raise ValueError("counts must be non-negative")
+    n = sum(c for _, c in items)
+    if n == 0:
+        return None
+
+    def order_statistic(k: int) -> float:  # 0-based k-th smallest value
+        seen = 0
+        for value, count in items:
+            seen += count
+            if k < seen:
+                return float(value)
+        raise IndexError(k)
+
+    def quantile(p: float) -> float:
+        h = (n - 1) * p
+        low = math.floor(h)
+        below = order_statistic(low)
+        if low + 1 >= n:
+            return below
+        return below + (h - low) * (order_statistic(low + 1) - below)
+
+    return Quartiles(median=quantile(0.5), q1=quantile(0.25), q3=quantile(0.75))
 
 
 def suppress(count: int | None, min_cell: int = 11) -> int | str | None:

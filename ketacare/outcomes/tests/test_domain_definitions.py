@@ -87,3 +87,73 @@ def test_relapse_rule_validation():
         RelapseRule(kind=RelapseKind.PCT_OF_BASELINE)
     with pytest.raises(ValueError):
         RelapseRule(kind=RelapseKind.LOSS_OF_RESPONSE, end_of_series_within=timedelta(0))
+
+
+# --- one source of truth: the instrument definition files ------------------------------------------------------
+
+
+def test_response_and_remission_agree_with_the_instrument_engine_on_every_total():
+    """For every instrument both modules know, outcomes' rules classify every (baseline, total) pair exactly as
+    the instruments engine does: they come from the same definition file."""
+    from ketacare.instruments.domain.registry import load_shipped
+    from ketacare.instruments.domain.scoring import classify_change
+    from ketacare.outcomes.domain.trajectory import is_remission, is_response
+
+    shipped = load_shipped()
+    for key, d in DEFAULT_DEFINITIONS.items():
+        instrument = shipped[key]
+        low, high = instrument.total_range
+        for baseline in range(int(low) + 1, int(high) + 1, max(1, int(high) // 20)):
+            for total in range(int(low), int(high) + 1):
+                engine = classify_change(instrument, baseline, total)
+                if instrument.response is not None:
+                    assert is_response(Decimal(baseline), Decimal(total), d) == engine.response, (key, baseline, total)
+                if instrument.remission is not None:
+                    assert is_remission(Decimal(total), d) == engine.remission, (key, total)
+
+
+def test_a_changed_instrument_file_changes_the_outcome_definition():
+    from dataclasses import replace
+
+    from ketacare.instruments.domain.model import Criterion, CriterionKind
+    from ketacare.instruments.domain.registry import load_shipped
+    from ketacare.outcomes.domain.definitions import OUTCOME_EXTRAS, build_definitions
+
+    shipped = load_shipped()
+    phq9 = replace(
+        shipped["phq-9"],
+        response=Criterion(CriterionKind.REDUCTION_PCT_ABOVE, Decimal(40), "test"),
+        remission=Criterion(CriterionKind.TOTAL_AT_MOST, Decimal(6), "test"),
+    )
+    built = build_definitions({**shipped, "phq-9": phq9}, OUTCOME_EXTRAS)
+    assert (built["phq-9"].response_pct_reduction, built["phq-9"].response_strict) == (Decimal(40), True)
+    assert built["phq-9"].remission_max_total == Decimal(6)
+    assert "response from phq-9@1.0.0: test" in built["phq-9"].source
+
+
+def test_an_outcomes_fallback_that_contradicts_the_instrument_is_refused():
+    from dataclasses import replace
+
+    from ketacare.instruments.domain.registry import load_shipped
+    from ketacare.outcomes.domain.definitions import OUTCOME_EXTRAS, build_definitions
+
+    extras = {**OUTCOME_EXTRAS, "phq-9": replace(OUTCOME_EXTRAS["phq-9"], fallback_remission_max_total=Decimal(9))}
+    with pytest.raises(ValueError, match="defines remission"):
+        build_definitions(load_shipped(), extras)
+
+
+def test_total_below_remission_needs_whole_number_totals():
+    from dataclasses import replace
+
+    from ketacare.instruments.domain.model import Criterion, CriterionKind
+    from ketacare.instruments.domain.registry import load_shipped
+    from ketacare.outcomes.domain.definitions import OUTCOME_EXTRAS, definition_from_instrument
+
+    shipped = load_shipped()
+    half = replace(shipped["gad-7"], remission=Criterion(CriterionKind.TOTAL_BELOW, Decimal("4.5"), "x"))
+    assert definition_from_instrument(half, OUTCOME_EXTRAS["gad-7"]).remission_max_total == Decimal(4)
+    items = tuple(replace(i, range=None) for i in shipped["vas-anxiety"].items)
+    odd = replace(shipped["vas-anxiety"], items=items,
+                  remission=Criterion(CriterionKind.TOTAL_BELOW, Decimal(5), "x"))
+    with pytest.raises(ValueError, match="whole-number"):
+        definition_from_instrument(odd, OUTCOME_EXTRAS["vas-anxiety"])

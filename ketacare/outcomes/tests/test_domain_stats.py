@@ -318,3 +318,47 @@ def test_small_cells_are_suppressed(count, min_cell, shown):
 def test_suppress_rejects_negative_counts():
     with pytest.raises(ValueError):
         suppress(-1)
+
+
+# --- sufficient statistics (the SQL aggregate path) -----------------------------------------------------------
+
+
+def test_kaplan_meier_from_a_life_table_equals_the_expanded_estimate():
+    from ketacare.outcomes.domain.stats import kaplan_meier_from_counts
+
+    rng = random.Random(7)
+    durations = [rng.randint(0, 60) for _ in range(400)]
+    events = [rng.random() < 0.6 for _ in durations]
+    table: dict[float, list[int]] = {}
+    for d, e in zip(durations, events, strict=True):
+        table.setdefault(d, [0, 0])[0 if e else 1] += 1
+    assert kaplan_meier_from_counts({t: tuple(v) for t, v in table.items()}) == kaplan_meier(durations, events)
+
+
+def test_mean_ci_from_moments_matches_mean_ci():
+    from ketacare.outcomes.domain.stats import mean_ci_from_moments
+
+    rng = random.Random(3)
+    for _ in range(200):
+        values = [rng.randint(-27, 27) for _ in range(rng.randint(1, 300))]
+        ref = mean_ci(values)
+        got = mean_ci_from_moments(len(values), sum(values), sum(v * v for v in values))
+        assert got.mean == pytest.approx(ref.mean, abs=1e-12)
+        if ref.low is None:
+            assert got.low is None
+        else:
+            assert (got.low, got.high) == (pytest.approx(ref.low, abs=1e-9), pytest.approx(ref.high, abs=1e-9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=200))
+def test_quartiles_from_counts_match_numpy_on_the_expanded_values(values):
+    from ketacare.outcomes.domain.stats import quartiles_from_counts
+
+    table: dict[int, int] = {}
+    for v in values:
+        table[v] = table.get(v, 0) + 1
+    q = quartiles_from_counts(table)
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    assert (q.q1, q.median, q.q3) == (pytest.approx(q1), pytest.approx(median), pytest.approx(q3))
+    assert quartiles_from_counts({}) is None
