@@ -106,6 +106,9 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["clinic", "-at"])]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or '-'} {self.action}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AuditImmutable("audit events cannot be updated")

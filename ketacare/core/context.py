@@ -1,4 +1,4 @@
-"""Per-request facts (request id, client IP) that the audit trail records without threading `request` through services."""
+"""Per-request facts (request id, client IP) that the audit trail records without passing `request` to services."""
 
 import contextvars
 from dataclasses import dataclass
@@ -10,7 +10,9 @@ class RequestMeta:
     ip: str | None = None
 
 
-_current: contextvars.ContextVar[RequestMeta] = contextvars.ContextVar("ketacare_request", default=RequestMeta())
+_EMPTY = RequestMeta()  # frozen: safe to share as the default
+_current: contextvars.ContextVar[RequestMeta] = contextvars.ContextVar(
+    "ketacare_request", default=_EMPTY)  # noqa: B039
 
 
 def current() -> RequestMeta:

@@ -1,4 +1,5 @@
-"""Creating and changing patients, and recording who looked at them. Each writes its audit row in the same transaction."""
+"""Creating and changing patients, and recording who looked at them; each writes its audit row in the same
+transaction."""
 
 from typing import Any
 
