@@ -14,6 +14,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
 
+pytest_plugins = ["tests.clinic_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):

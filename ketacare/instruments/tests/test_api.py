@@ -10,9 +10,9 @@ from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.instruments.domain import cssrs
 from ketacare.instruments.models import QuestionnaireResponse
-from ketacare.instruments.tests.conftest import PHQ9_ITEM9
 from ketacare.instruments.tests.support import VECTOR_INSTRUMENT, shipped, vector_answers, vectors
 from ketacare.safety.models import Alert
+from tests.clinic_fixtures import PHQ9_ITEM9
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

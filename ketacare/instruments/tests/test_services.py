@@ -18,10 +18,10 @@ from ketacare.instruments.models import (
     ResponseLocked,
 )
 from ketacare.instruments.selectors import InstrumentNotFound, ResponseNotFound
-from ketacare.instruments.tests.conftest import PHQ9_ITEM9
 from ketacare.instruments.tests.support import fixture_json
 from ketacare.safety.models import Alert
 from ketacare.safety.selectors import open_high_suicide_risk
+from tests.clinic_fixtures import PHQ9_ITEM9
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.utils import timezone
 from ketacare.accounts.roles import Role
 from ketacare.instruments import services
 from ketacare.instruments.models import LicensedText, QuestionnaireResponse
-from ketacare.instruments.tests.conftest import PHQ9_ITEM9
 from ketacare.instruments.tests.factories import ResponseFactory
 from ketacare.safety.models import Alert
+from tests.clinic_fixtures import PHQ9_ITEM9
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

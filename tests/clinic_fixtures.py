@@ -1,3 +1,5 @@
+"""Shared fixtures for app tests: a clinic with nurse and prescriber, patients, bearer headers."""
+
 import datetime as dt
 
 import pytest
