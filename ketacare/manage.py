@@ -3,9 +3,18 @@
 import os
 import sys
 
+# Commands that only read model definitions: they sign nothing and serve nothing, so a production install may run
+# them (e.g. `ketacare makemigrations --check` in a pre-commit hook) without its secrets. Serving still needs them.
+OFFLINE_COMMANDS = {"makemigrations"}
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
+    if len(sys.argv) > 1 and sys.argv[1] in OFFLINE_COMMANDS and not os.environ.get("SECRET_KEY"):
+        import secrets
+
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)  # ephemeral: never stored, never used to sign
+        os.environ.setdefault("ALLOWED_HOSTS", "localhost")
     from django.core.exceptions import ImproperlyConfigured
 
     try:

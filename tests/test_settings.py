@@ -65,3 +65,14 @@ def test_email_url_becomes_an_smtp_mailer():
 def test_email_url_without_host_is_refused():
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL needs a host"):
         email_settings("smtp://")
+
+
+def test_makemigrations_check_runs_without_production_secrets(tmp_path):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "KETACARE_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "ketacare.manage", "makemigrations", "--check", "--dry-run"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+    assert not (tmp_path / "secret_key").exists()
+    served = run_check(tmp_path, SECRET_KEY=None)  # anything else still refuses to start without SECRET_KEY
+    assert served.returncode != 0 and "SECRET_KEY" in served.stderr
