@@ -24,6 +24,14 @@ def _plain_static_storage(settings):
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
+@pytest.fixture(autouse=True)
+def _empty_page_cache():
+    # Test databases roll back and reuse ids: a page cached by one test must not be served to the next.
+    from django.core.cache import caches
+
+    caches["patient_pages"].clear()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -98,6 +98,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Per-process memory only. "patient_pages" holds rendered patient pages (outcomes.views._patient_body): it must
+# never be pointed at a shared cache server, which would copy patient data out of the process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ketacare-default"},
+    "patient_pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ketacare-pages",
+                      "TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": 500}},
+}
+
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

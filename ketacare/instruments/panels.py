@@ -25,6 +25,7 @@ class Summary:
     change: ChangeClassification | None
     band_label: str
     count: int
+    no_baseline: bool = False  # treatment started without a value in the baseline window before the first dose
 
 
 def panel_context(request, patient, *, instrument_key: str | None = None) -> dict:
@@ -39,7 +40,7 @@ def panel_context(request, patient, *, instrument_key: str | None = None) -> dic
         response.band_label = _band_label(instruments.get(response.instrument_key), response.band)
         response.title = _short_title(instruments.get(response.instrument_key), response.instrument_key)
         response.amended = _is_superseded(response)
-    summaries = _summaries(responses, instruments)
+    summaries = _summaries(responses, instruments, patient)
     history = [r for r in responses if not instrument_key or r.instrument_key == instrument_key]
     shipped = shipped_instruments()
     return {
@@ -63,22 +64,35 @@ def _instruments_for(keys: set[str]) -> dict[str, Instrument]:
     return found
 
 
-def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, Instrument]) -> list[Summary]:
+def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, Instrument], patient) -> list[Summary]:
+    # The outcomes app owns "change from baseline" once treatment has started (one rule for the chart and the
+    # outcomes page); imported here, not at module load, because outcomes itself reads this app's models.
+    from ketacare.outcomes.selectors import chart_changes
+
     current = [r for r in responses if not r.amended]
     by_key: dict[str, list[QuestionnaireResponse]] = {}
     for response in sorted(current, key=lambda r: (r.answered_at, r.pk)):
         by_key.setdefault(response.instrument_key, []).append(response)
+    outcomes = chart_changes(patient=patient, series={key: [r for r in series if r.total is not None]
+                                                      for key, series in by_key.items()})
     summaries = []
     for key, series in by_key.items():
         instrument = instruments.get(key)
         latest = series[-1]
         scored = [r for r in series if r.total is not None]
-        baseline = scored[0] if scored else None
         change = None
-        if instrument is not None and baseline is not None and latest.total is not None and baseline.pk != latest.pk:
-            change = classify_change(instrument, Decimal(baseline.total), Decimal(latest.total))
+        if key in outcomes:
+            baseline, point = outcomes[key]
+            if point is not None and point.at == latest.answered_at:
+                change = ChangeClassification(point.is_response, point.is_remission, point.change, point.pct_change)
+        else:
+            baseline = scored[0] if scored else None
+            if (instrument is not None and baseline is not None and latest.total is not None
+                    and baseline.pk != latest.pk):
+                change = classify_change(instrument, Decimal(baseline.total), Decimal(latest.total))
         summaries.append(Summary(key=key, title=_short_title(instrument, key), latest=latest, baseline=baseline,
-                                 change=change, band_label=_band_label(instrument, latest.band), count=len(series)))
+                                 change=change, band_label=_band_label(instrument, latest.band), count=len(series),
+                                 no_baseline=key in outcomes and baseline is None))
     summaries.sort(key=lambda s: s.latest.answered_at, reverse=True)
     return summaries
 

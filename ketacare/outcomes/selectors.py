@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.fields.json import KT
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
@@ -24,6 +23,7 @@ from ketacare.instruments.choices import ResponseStatus
 from ketacare.instruments.domain.model import Instrument
 from ketacare.instruments.models import QuestionnaireResponse
 from ketacare.instruments.selectors import shipped_instruments
+from ketacare.outcomes import patient_rows
 from ketacare.outcomes.domain import report as report_domain
 from ketacare.outcomes.domain.definitions import (
     DEFAULT_DEFINITIONS,
@@ -466,15 +466,15 @@ def split_series(doses: Sequence[dt.datetime], gap: dt.timedelta = SERIES_GAP) -
     return series
 
 
-def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], detail: bool = True) -> PatientOutcomes:
+def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], detail: bool = True,
+                     sessions: Sequence[patient_rows.SessionTuple] | None = None) -> PatientOutcomes:
     """What the outcomes page shows for a patient the caller holds. The page itself needs only the charts and the
     headline figures (2 queries); `detail` adds doses, side effects, adverse events, rapid relief and durability
-    (3 more queries), which the page loads on demand and the PDF and the letter print."""
-    # One query: the dosed sessions with their peak dissociation and deepest sedation.
-    sessions = list(DosingSession.objects.filter(patient_id=patient.pk, first_dose_at__isnull=False)
-                    .exclude(course__route="none").order_by("first_dose_at")
-                    .annotate(peak=Max("vitals__cadss_total"), low=Min("vitals__moaas"))
-                    .values_list("id", "number", "phase", "first_dose_at", "peak", "low"))
+    (3 more queries), which the page loads on demand and the PDF and the letter print. `sessions` are the rows of
+    `patient_rows.dosed_sessions` when the caller has already read them."""
+    # One query: the dosed sessions with their peak dissociation and deepest sedation (plain SQL: patient_rows).
+    if sessions is None:
+        sessions = patient_rows.dosed_sessions(patient.pk)
     session_ids = [s[0] for s in sessions]
     peaks = {sid: (peak, low) for sid, _, _, _, peak, low in sessions}
     sessions = [s[:4] for s in sessions]
@@ -495,10 +495,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
     doses = [r.dose_at for r in rows]
 
     # PHQ-9 item 9 is read in SQL: no JSON decoding of every response's item scores in Python.
-    responses = (QuestionnaireResponse.objects.filter(patient_id=patient.pk, status=ResponseStatus.COMPLETE)
-                 .current().order_by("answered_at", "id")
-                 .annotate(item9=KT(f"item_scores__{PHQ9_ITEM9}"))
-                 .values_list("instrument_key", "answered_at", "total", "band", "item9"))
+    responses = patient_rows.current_responses(patient.pk, PHQ9_ITEM9)
     by_key: dict[str, list[Measurement]] = defaultdict(list)
     suicide: list[SuicideItem] = []
     for key, at, total, band, item9 in responses:
@@ -542,6 +539,35 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
         trajectories.append(trajectory)
     dissociation = [(r.dose_at, r.peak_cadss) for r in rows if r.peak_cadss is not None]
     return PatientOutcomes(doses, rows, trajectories, sorted(suicide, key=lambda s: s.at), dissociation)
+
+
+def chart_changes(*, patient, series: Mapping[str, Sequence]) -> dict[str, tuple[object | None, PointOutcome | None]]:
+    """Change from baseline as the outcomes page measures it, for the chart's questionnaire panel: the same
+    baseline (choose_baseline: the last value on or before the first dose, within the definition's window) and the
+    clinic's response and remission rules. `series` maps an instrument key to its scored responses, oldest first
+    (objects with `answered_at` and `total`). Only instruments with an outcome definition appear, and only once a
+    dose has been given: before that, the panel's own rule (change from the first response) applies.
+    Returns {key: (baseline response or None, outcome of the latest response or None)}."""
+    keys = [key for key in series if key in DEFAULT_DEFINITIONS]
+    if not keys:
+        return {}
+    first_dose_at = (DosingSession.objects.filter(patient_id=patient.pk, first_dose_at__isnull=False)
+                     .exclude(course__route=Route.NONE).aggregate(first=Min("first_dose_at"))["first"])
+    if first_dose_at is None:
+        return {}
+    definitions = definitions_for_clinic(patient.clinic_id)
+    result: dict[str, tuple[object | None, PointOutcome | None]] = {}
+    for key in keys:
+        responses = list(series[key])
+        points = [Measurement(r.answered_at, r.total) for r in responses]
+        chosen = choose_baseline(points, first_dose_at=first_dose_at, definition=definitions[key])
+        if chosen is None:
+            result[key] = (None, None)
+            continue
+        baseline = responses[next(i for i, m in enumerate(points) if m is chosen)]
+        after = point_outcomes(points[-1:], baseline=chosen, definition=definitions[key])
+        result[key] = (baseline, after[-1] if after else None)
+    return result
 
 
 # --- letters ----------------------------------------------------------------------------------------------------

@@ -1,19 +1,23 @@
 import csv
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 
 from django.contrib import messages
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
-from ketacare.outcomes import figures, letters, selectors, services
+from ketacare.outcomes import figures, letters, patient_rows, selectors, services
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS
 from ketacare.outcomes.domain.report import CohortReport, build_report
 from ketacare.outcomes.forms import CohortForm, LetterForm, LetterSendForm, OutcomeSettingForm, ResearchCohortForm
@@ -61,39 +65,76 @@ def _card(t, doses) -> dict:
     }
 
 
-def _patient_context(request, patient, *, detail: bool = False) -> dict:
-    definitions = selectors.definitions_for_clinic(patient.clinic_id)
-    data = selectors.patient_outcomes(patient=patient, definitions=definitions, detail=detail)
+def _body_context(patient, data) -> dict:
     recent = data.suicide_items[-10:]
     positives = [s for s in data.suicide_items[:-10] if s.level > 0][-10:]
     shown = positives + recent
     suicide_rows = [{"on": _local_day(s.at), "source": s.source,
                      "value": s.value.replace("_", " ").capitalize(), "level": s.level} for s in reversed(shown)]
-    # Reversed once here, not once per link in the template.
-    urls = {"svg": reverse("outcomes:patient-svg", args=[patient.pk]),
-            "section": reverse("outcomes:patient-section", args=[patient.pk]),
-            "pdf": reverse("outcomes:patient-pdf", args=[patient.pk]),
-            "letter": reverse("outcomes:letter-create", args=[patient.pk]),
-            "chart": reverse("patients:detail", args=[patient.pk])}
     return {
         "patient": patient,
         "data": data,
         "charts": [_card(t, data.doses) for t in data.trajectories],
-        "urls": urls,
+        "urls": _urls(patient),
         "suicide_rows": suicide_rows,
         "suicide_recent": recent,
         "dissociation_json": figures.dissociation_json(data.dissociation, data.doses) if data.dissociation else None,
         "suicide_json": figures.suicide_json(data.suicide_items, data.doses) if data.suicide_items else None,
-        "can_draft_letter": request.user.has_perm_to(Perm.PRESCRIBE),
-        "today": clock.today(),
     }
+
+
+def _patient_context(request, patient, *, detail: bool = False) -> dict:
+    """Everything the PDF prints (not cached: the PDF adds the detail tables and is made on request)."""
+    definitions = selectors.definitions_for_clinic(patient.clinic_id)
+    data = selectors.patient_outcomes(patient=patient, definitions=definitions, detail=detail)
+    return {**_body_context(patient, data), "can_draft_letter": request.user.has_perm_to(Perm.PRESCRIBE),
+            "today": clock.today()}
+
+
+BODY_FORMAT = 1  # bump when the body's template or figures change shape (a deploy restarts the cache anyway)
+_PAGES = "patient_pages"  # a per-process memory cache (settings.CACHES): patient data never leaves the process
+
+
+def _patient_body(patient) -> tuple[str, list[dt.datetime]]:
+    """The outcomes page below its header, as HTML, and the dose times.
+
+    The body depends only on the patient's dosed sessions (read every time: they change during a session), the
+    patient's questionnaire responses and the clinic's outcome settings (both append-only, stamped by one query),
+    and the time zone dates are shown in. It is cached under exactly those, so a new or amended response, a new
+    dose, a vitals reading or a changed definition shows at once, and an unchanged history is not recomputed:
+    3 years of weekly scores cost 1.7 ms to read and 2 ms to chart and render (benchmarks/README.md)."""
+    sessions = patient_rows.dosed_sessions(patient.pk)
+    doses = [row[3] for row in sessions]
+    stamp = patient_rows.outcome_inputs_stamp(patient.pk, patient.clinic_id)
+    key = hashlib.sha256(repr((BODY_FORMAT, patient.pk, timezone.get_current_timezone_name(), stamp,
+                               sessions)).encode()).hexdigest()
+    cache = caches[_PAGES]
+    body = cache.get(key)
+    if body is None:
+        data = selectors.patient_outcomes(patient=patient, definitions=selectors.definitions_for_clinic(
+            patient.clinic_id), detail=False, sessions=sessions)
+        body = render_to_string("outcomes/_patient_body.html", _body_context(patient, data))
+        cache.set(key, body)
+    return mark_safe(body), doses  # noqa: S308 - rendered by our own template above, autoescaped
+
+
+def _urls(patient) -> dict[str, str]:
+    # Reversed once here, not once per link in the template.
+    return {"svg": reverse("outcomes:patient-svg", args=[patient.pk]),
+            "section": reverse("outcomes:patient-section", args=[patient.pk]),
+            "pdf": reverse("outcomes:patient-pdf", args=[patient.pk]),
+            "letter": reverse("outcomes:letter-create", args=[patient.pk]),
+            "chart": reverse("patients:detail", args=[patient.pk])}
 
 
 @requires(Perm.CLINICAL_VIEW)
 def patient_outcomes(request, patient_id: int):
     patient = patient_get_for(user=request.user, patient_id=patient_id)
     patient_viewed(actor=request.user, patient=patient, via="outcomes")
-    return render(request, "outcomes/patient.html", _patient_context(request, patient))
+    body, doses = _patient_body(patient)
+    return render(request, "outcomes/patient.html", {
+        "patient": patient, "body": body, "doses": doses, "urls": _urls(patient),
+        "can_draft_letter": request.user.has_perm_to(Perm.PRESCRIBE)})
 
 
 def fmt_num(value) -> str:

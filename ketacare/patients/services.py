@@ -82,9 +82,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-@transaction.atomic
 def patient_viewed(*, actor, patient: Patient, via: str) -> None:
-    """Record that the actor opened this patient's record (chart page, API read, export)."""
+    """Record that the actor opened this patient's record (chart page, API read, export). One INSERT, atomic on its
+    own: no transaction is opened for it (two round trips fewer on every chart page)."""
     audit_record(actor=actor, action=AuditAction.PATIENT_VIEWED, target=patient, patient_id=patient.pk,
                  data={"via": via})
 

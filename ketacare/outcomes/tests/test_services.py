@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.core.errors import PermissionDenied
 from ketacare.instruments.services import response_record
@@ -23,21 +22,11 @@ from ketacare.outcomes.models import (
     PatientOutcome,
     ProgressLetter,
 )
-from ketacare.outcomes.tests.factories import letter, staff, treated_patients
+from ketacare.outcomes.tests.factories import letter, treated_patients
 from ketacare.patients.models import Patient
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories import ClinicFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic():
-    return ClinicFactory()
-
-
-@pytest.fixture
-def users(clinic):
-    return {**staff(clinic), "admin": UserFactory(clinic=clinic, role=Role.CLINIC_ADMIN)}
 
 
 # --- outcome settings -----------------------------------------------------------------------------------------------

@@ -18,14 +18,9 @@ from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.outcomes.models import OutcomeSetting, PatientOutcome, ProgressLetter
 from ketacare.outcomes.tests.factories import letter, staff, treated_patients
 from ketacare.patients.models import Patient
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic():
-    return ClinicFactory()
 
 
 @pytest.fixture
