@@ -64,6 +64,12 @@ def keep(png, request, name: str) -> None:
     shutil.copy(png, folder / name)
 
 
+def wait_drawn(page, count: int) -> None:
+    """Wait until `count` charts are drawn. A locator wait, not wait_for_function: under the strict CSP (no
+    'unsafe-eval') Playwright cannot poll a string predicate inside the page once the first check fails."""
+    page.locator("canvas[data-drawn]").nth(count - 1).wait_for()
+
+
 def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page, screenshot, tmp_path, request):
     base = live_server.url
     clinic, _ = seed_demo(password=PASSWORD)
@@ -71,7 +77,7 @@ def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page
 
     page.get_by_role("link", name="Outcomes").click()
     page.get_by_role("heading", name="Clinic outcomes").wait_for()
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    wait_drawn(page, 3)
     assert_charts_drawn(page, 3)
     patients = int(page.locator(".kc-headline dd").first.inner_text())
     assert patients >= 20
@@ -83,8 +89,9 @@ def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page
     keep(png, request, "report-pdf-page1.png")
 
     page.get_by_label("Route").select_option("iv")
-    page.get_by_role("button", name="Show cohort").click()
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 2")
+    with page.expect_navigation():  # a GET form: a new page, whose charts are drawn anew
+        page.get_by_role("button", name="Show cohort").click()
+    wait_drawn(page, 2)
     assert int(page.locator(".kc-headline dd").first.inner_text()) < patients
     screenshot(page, "clinic-report-iv")
 
@@ -92,7 +99,7 @@ def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page
     page.goto(base + f"/patients/{longest.pk}/")
     page.locator("#panel-outcomes").get_by_role("link", name=re.compile("Open outcomes")).click()
     page.get_by_role("heading", name=re.compile("^Outcomes")).wait_for()
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    wait_drawn(page, 3)
     assert_charts_drawn(page, 3)
     assert page.locator("#chart-phq-9-title").is_visible()
     screenshot(page, "patient-outcomes")
