@@ -10,6 +10,8 @@ from ketacare.instruments.domain.model import ChangeClassification, Instrument
 from ketacare.instruments.domain.scoring import classify_change
 from ketacare.instruments.models import ImportedInstrument, QuestionnaireResponse
 from ketacare.instruments.selectors import imported_instrument, responses_for, shipped_instruments
+from ketacare.outcomes.domain.trajectory import Measurement
+from ketacare.outcomes.selectors import changes_from_baseline
 from ketacare.safety.selectors import alerts_for
 
 QUICK_KEYS = ("phq-9", "gad-7", "lsas-sr", "cssrs-screen", "vas-anxiety")
@@ -65,28 +67,29 @@ def _instruments_for(keys: set[str]) -> dict[str, Instrument]:
 
 
 def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, Instrument], patient) -> list[Summary]:
-    # The outcomes app owns "change from baseline" once treatment has started (one rule for the chart and the
-    # outcomes page); imported here, not at module load, because outcomes itself reads this app's models.
-    from ketacare.outcomes.selectors import chart_changes
-
+    """Latest response per instrument with its change from baseline. Once a dose has been given, the outcomes app
+    owns that change for the instruments it follows (one rule for the chart and the outcomes page: its baseline
+    window, the clinic's response and remission definitions); otherwise it is the instrument's own rule, measured
+    from the first scored response."""
     current = [r for r in responses if not r.amended]
     by_key: dict[str, list[QuestionnaireResponse]] = {}
     for response in sorted(current, key=lambda r: (r.answered_at, r.pk)):
         by_key.setdefault(response.instrument_key, []).append(response)
-    outcomes = chart_changes(patient=patient, series={key: [r for r in series if r.total is not None]
-                                                      for key, series in by_key.items()})
+    scored = {key: [r for r in series if r.total is not None] for key, series in by_key.items()}
+    points = {key: [Measurement(r.answered_at, r.total) for r in series] for key, series in scored.items()}
+    outcomes = changes_from_baseline(patient=patient, series=points)
     summaries = []
     for key, series in by_key.items():
         instrument = instruments.get(key)
         latest = series[-1]
-        scored = [r for r in series if r.total is not None]
         change = None
         if key in outcomes:
-            baseline, point = outcomes[key]
+            baseline_point, point = outcomes[key]
+            baseline = scored[key][points[key].index(baseline_point)] if baseline_point else None
             if point is not None and point.at == latest.answered_at:
                 change = ChangeClassification(point.is_response, point.is_remission, point.change, point.pct_change)
         else:
-            baseline = scored[0] if scored else None
+            baseline = scored[key][0] if scored[key] else None
             if (instrument is not None and baseline is not None and latest.total is not None
                     and baseline.pk != latest.pk):
                 change = classify_change(instrument, Decimal(baseline.total), Decimal(latest.total))

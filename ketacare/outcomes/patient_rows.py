@@ -3,8 +3,8 @@
 Why not the ORM here: this page is read at every visit and must stay within 2x of a trivial page
 (benchmarks/README.md). Measured on the 100,000-patient benchmark database, the ORM spent 1.1 ms compiling the
 grouped sessions query and 0.7 ms converting the ~360 response rows, for two statements the database answers in
-under 0.5 ms each. The SQL below is the same query the ORM built (tests/test_patient_rows.py checks the rows
-against the ORM on every database we run on); it is portable between PostgreSQL and SQLite except for the JSON
+under 0.5 ms each. The SQL below is the same query the ORM built (outcomes/tests/test_patient_page_reads.py checks
+the rows against the ORM on every database we run on); it is portable between PostgreSQL and SQLite except for the JSON
 item lookup.
 """
 
@@ -26,25 +26,12 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
 def _aware(value) -> dt.datetime:
-    """An aware UTC datetime from what the database hands back: a datetime (PostgreSQL), whole microseconds since
-    the epoch (PostgreSQL, `_epoch_us`), or a naive datetime or text (SQLite, converted as Django's backend does)."""
+    """An aware datetime from what the database hands back: aware already (PostgreSQL), naive UTC or text
+    (SQLite, converted as Django's backend does)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value
-    if isinstance(value, int):
-        return _EPOCH + dt.timedelta(microseconds=value)
     return connection.ops.convert_datetimefield_value(value, None, connection)
-
-
-def _epoch_us(column: str) -> str:
-    """The column as exact whole microseconds on PostgreSQL: decoding ~360 timestamps through Django's timezone
-    loader cost 0.45 ms on the benchmark patient, integers almost nothing. SQLite returns the stored text."""
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
-    return column
 
 
 def dosed_sessions(patient_id: int) -> list[SessionTuple]:
@@ -69,7 +56,7 @@ def current_responses(patient_id: int, item_link_id: str) -> list[ResponseTuple]
     else:
         item, item_param = "json_extract(r.item_scores, %s)", f'$."{item_link_id}"'
     table = _table(QuestionnaireResponse)
-    sql = (f"SELECT r.instrument_key, {_epoch_us('r.answered_at')}, r.total, r.band, {item} FROM {table} r "
+    sql = (f"SELECT r.instrument_key, r.answered_at, r.total, r.band, {item} FROM {table} r "
            f"WHERE r.patient_id = %s AND r.status = %s "
            f"AND NOT EXISTS (SELECT 1 FROM {table} n WHERE n.supersedes_id = r.id) "
            f"ORDER BY r.answered_at, r.id")
@@ -82,8 +69,9 @@ def current_responses(patient_id: int, item_link_id: str) -> list[ResponseTuple]
 def outcome_inputs_stamp(patient_id: int, clinic_id: int) -> tuple:
     """What, besides the dosed sessions, can change the patient's outcomes page: the patient's questionnaire
     responses and the clinic's outcome-setting revisions. Both tables only ever gain rows (a correction is a new,
-    superseding row: instruments.models, outcomes.models), so a count and the highest id change with every write.
-    One round trip; the page caches its rendered body under this stamp (outcomes.views)."""
+    superseding row: instruments.models, outcomes.models), so every write changes the count; the highest id is
+    there too because two writes can commit out of id order. One round trip; the page caches its rendered body
+    under this stamp (outcomes.views)."""
     responses, settings = _table(QuestionnaireResponse), _table(OutcomeSetting)
     sql = (f"SELECT (SELECT COUNT(*) FROM {responses} WHERE patient_id = %s), "
            f"(SELECT MAX(id) FROM {responses} WHERE patient_id = %s), "

@@ -541,32 +541,31 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
     return PatientOutcomes(doses, rows, trajectories, sorted(suicide, key=lambda s: s.at), dissociation)
 
 
-def chart_changes(*, patient, series: Mapping[str, Sequence]) -> dict[str, tuple[object | None, PointOutcome | None]]:
-    """Change from baseline as the outcomes page measures it, for the chart's questionnaire panel: the same
-    baseline (choose_baseline: the last value on or before the first dose, within the definition's window) and the
-    clinic's response and remission rules. `series` maps an instrument key to its scored responses, oldest first
-    (objects with `answered_at` and `total`). Only instruments with an outcome definition appear, and only once a
-    dose has been given: before that, the panel's own rule (change from the first response) applies.
-    Returns {key: (baseline response or None, outcome of the latest response or None)}."""
-    keys = [key for key in series if key in DEFAULT_DEFINITIONS]
-    if not keys:
-        return {}
-    first_dose_at = (DosingSession.objects.filter(patient_id=patient.pk, first_dose_at__isnull=False)
-                     .exclude(course__route=Route.NONE).aggregate(first=Min("first_dose_at"))["first"])
-    if first_dose_at is None:
+def first_dose_at(patient_id: int) -> dt.datetime | None:
+    """When the patient's first dose of a drug course was given (a psychotherapy course gives none)."""
+    return (DosingSession.objects.filter(patient_id=patient_id, first_dose_at__isnull=False)
+            .exclude(course__route=Route.NONE).aggregate(first=Min("first_dose_at"))["first"])
+
+
+def changes_from_baseline(*, patient, series: Mapping[str, Sequence[Measurement]]
+                          ) -> dict[str, tuple[Measurement | None, PointOutcome | None]]:
+    """The outcomes page's change from baseline, for the chart's panels: the same baseline (choose_baseline: the
+    last value on or before the first dose, within the definition's window) and the clinic's response and remission
+    rules. `series` maps an instrument key to its scored values, oldest first. Only instruments with an outcome
+    definition appear, and only once a dose has been given (before that there is no baseline to measure from).
+    Returns {key: (baseline or None, outcome of the latest value or None when it is not after the baseline)}.
+    Two queries: the first dose and the clinic's definitions."""
+    keys = [key for key in series if key in DEFAULT_DEFINITIONS and series[key]]
+    first_dose = first_dose_at(patient.pk) if keys else None
+    if first_dose is None:
         return {}
     definitions = definitions_for_clinic(patient.clinic_id)
-    result: dict[str, tuple[object | None, PointOutcome | None]] = {}
+    result: dict[str, tuple[Measurement | None, PointOutcome | None]] = {}
     for key in keys:
-        responses = list(series[key])
-        points = [Measurement(r.answered_at, r.total) for r in responses]
-        chosen = choose_baseline(points, first_dose_at=first_dose_at, definition=definitions[key])
-        if chosen is None:
-            result[key] = (None, None)
-            continue
-        baseline = responses[next(i for i, m in enumerate(points) if m is chosen)]
-        after = point_outcomes(points[-1:], baseline=chosen, definition=definitions[key])
-        result[key] = (baseline, after[-1] if after else None)
+        points, definition = series[key], definitions[key]
+        baseline = choose_baseline(points, first_dose_at=first_dose, definition=definition)
+        latest = point_outcomes(points[-1:], baseline=baseline, definition=definition) if baseline else []
+        result[key] = (baseline, latest[-1] if latest else None)
     return result
 
 

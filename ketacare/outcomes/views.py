@@ -83,12 +83,11 @@ def _body_context(patient, data) -> dict:
     }
 
 
-def _patient_context(request, patient, *, detail: bool = False) -> dict:
-    """Everything the PDF prints (not cached: the PDF adds the detail tables and is made on request)."""
-    definitions = selectors.definitions_for_clinic(patient.clinic_id)
-    data = selectors.patient_outcomes(patient=patient, definitions=definitions, detail=detail)
-    return {**_body_context(patient, data), "can_draft_letter": request.user.has_perm_to(Perm.PRESCRIBE),
-            "today": clock.today()}
+def _pdf_context(patient) -> dict:
+    """Everything the PDF prints: the page's figures with the detail tables (not cached, made on request)."""
+    data = selectors.patient_outcomes(patient=patient, definitions=selectors.definitions_for_clinic(
+        patient.clinic_id), detail=True)
+    return {**_body_context(patient, data), "today": clock.today()}
 
 
 BODY_FORMAT = 1  # bump when the body's template or figures change shape (a deploy restarts the cache anyway)
@@ -219,7 +218,7 @@ def patient_svg(request, patient_id: int):
 @requires(Perm.CLINICAL_VIEW)
 def patient_pdf(request, patient_id: int):
     patient = patient_get_for(user=request.user, patient_id=patient_id)
-    context = _patient_context(request, patient, detail=True)
+    context = _pdf_context(patient)
     data = context["data"]
     context["pdf_rows"] = [_pdf_row(t) for t in data.trajectories]
     charts = []
