@@ -28,7 +28,9 @@ def instrument_score(request, key: str, payload: ScoreIn):
     if payload.answers is None:
         return _unprocessable(["body", "answers"], "Field required")
     try:
-        result = services.score_answers(instrument=instrument, answers=payload.answers)
+        result = services.score_answers(
+            instrument=instrument, answers=payload.answers,
+            thresholds=selectors.safety_thresholds(request.auth.clinic_id, instrument))
     except InvalidAnswer as exc:
         return _invalid_answer(exc)
     return {

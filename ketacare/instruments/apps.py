@@ -16,4 +16,5 @@ class InstrumentsConfig(AppConfig):
         register_panel(ChartPanel(key="questionnaires", title="Questionnaires", template="instruments/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=30, context=panel_context))
         register(NavItem("Questionnaire text", "instruments:licensed-text", Perm.CLINIC_CONFIGURE))
+        register(NavItem("Alert thresholds", "instruments:safety-thresholds", Perm.CLINIC_CONFIGURE))
         demo_registry.register(30, seed_questionnaires)

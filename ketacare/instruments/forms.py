@@ -8,7 +8,9 @@ from django import forms
 from django.utils import timezone
 
 from ketacare.instruments.choices import ResponseMode
-from ketacare.instruments.domain.model import Instrument, Item
+from ketacare.instruments.domain.catalog import short_name
+from ketacare.instruments.domain.model import Instrument, Item, RuleKind, SafetyRule
+from ketacare.instruments.domain.safety import threshold_bounds
 
 STAFF_MODES = [(ResponseMode.SELF_REPORT.value, "Patient answered (self-report)"),
                (ResponseMode.CLINICIAN.value, "Clinician rating")]
@@ -153,3 +155,37 @@ class LicensedTextForm(forms.Form):
             field = "file" if upload is not None else "content"
             self.add_error(field, f"Not valid JSON: {exc.msg} (line {exc.lineno}).")
         return data
+
+
+class SafetyThresholdsForm(forms.Form):
+    """The clinic's threshold for every safety rule that has one, each with its cited default and the range in
+    which the rule can still fire."""
+
+    reason = forms.CharField(label="Reason for the change", max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="e.g. medical director decision, date and reference.")
+
+    def __init__(self, *args, rules: list[tuple[Instrument, SafetyRule]], current: dict[str, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = []
+        for instrument, rule in rules:
+            low, high = threshold_bounds(instrument, rule)
+            self.fields[rule.code] = forms.IntegerField(
+                label=_rule_label(instrument, rule),
+                min_value=int(low), max_value=int(high), initial=current.get(rule.code, int(rule.threshold)),
+                help_text=f"Default {rule.threshold} ({rule.source}); allowed {low}-{high}.")
+            self.codes.append(rule.code)
+        self.order_fields([*self.codes, "reason"])
+
+    def thresholds(self) -> dict[str, int]:
+        return {code: self.cleaned_data[code] for code in self.codes}
+
+
+def _rule_label(instrument: Instrument, rule: SafetyRule) -> str:
+    """e.g. "MOAA/S: high alert when MOAA/S level is at most"."""
+    subject = {RuleKind.ITEM_AT_LEAST: "{item} is at least", RuleKind.ITEM_AT_MOST: "{item} is at most",
+               RuleKind.ANY_ITEM_AT_LEAST: "any item is at least", RuleKind.TOTAL_ABOVE: "the total is above",
+               RuleKind.TOTAL_RISE_AT_LEAST: "the total rose from the pre-dose rating by at least"}[rule.kind]
+    item = instrument.item(rule.target).label if rule.target else ""
+    return (f"{short_name(instrument.key, instrument.title)}: {rule.severity.value} alert when "
+            f"{subject.format(item=item)}")

@@ -1,5 +1,6 @@
-"""Questionnaire responses (immutable; corrections are amendments), imported instrument definitions and the
-licensed item text a clinic loads for an instrument (shared/domain/instruments.md §13)."""
+"""Questionnaire responses (immutable; corrections are amendments), imported instrument definitions, the
+licensed item text a clinic loads for an instrument and the clinic's safety-rule thresholds
+(shared/domain/instruments.md §13)."""
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,10 @@ class ResponseLocked(Exception):
 
 class DefinitionLocked(Exception):
     """A published instrument version never changes."""
+
+
+class SettingLocked(Exception):
+    """A threshold revision is a record of what was in force: save a new revision instead."""
 
 
 class ResponseQuerySet(models.QuerySet):
@@ -122,3 +127,30 @@ class LicensedText(ClinicOwned):
 
     def __str__(self) -> str:
         return f"{self.instrument_key} text ({self.clinic_id})"
+
+
+class SafetyThresholdSetting(ClinicOwned):
+    """A clinic's safety-rule thresholds: {rule code: threshold} overriding the cited defaults of the instrument
+    definitions (instruments.md §13.5: alert cut-offs are configuration). Each change is a new revision; the newest
+    is in force for responses recorded after it. Revisions never change."""
+
+    revision = models.PositiveIntegerField()
+    overrides = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(max_length=1000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "revision"], name="safety_threshold_revision_unique")]
+
+    def __str__(self) -> str:
+        return f"Safety thresholds revision {self.revision}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise SettingLocked("safety thresholds are revisions: save a new one")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SettingLocked("safety threshold revisions cannot be deleted")

@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 from ketacare.accounts.roles import Perm
 from ketacare.core.errors import NotFound
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
-from ketacare.instruments.domain.model import Instrument
+from ketacare.instruments.domain.model import RULE_KINDS_WITH_THRESHOLD, Instrument, SafetyRule
 from ketacare.instruments.domain.registry import apply_licensed_text, load_all_versions
-from ketacare.instruments.models import ImportedInstrument, LicensedText, QuestionnaireResponse
+from ketacare.instruments.domain.safety import FIXED_RULES
+from ketacare.instruments.models import ImportedInstrument, LicensedText, QuestionnaireResponse, SafetyThresholdSetting
 
 
 class InstrumentNotFound(NotFound):
@@ -130,6 +131,28 @@ def _apply(instrument: Instrument, content: dict | None) -> Instrument:
         return instrument
 
 
+# --- safety-rule thresholds -------------------------------------------------------------------------------------
+
+
+def configurable_rules() -> list[tuple[Instrument, SafetyRule]]:
+    """Every shipped safety rule with a threshold a clinic may set, in registry order (not the FIXED_RULES)."""
+    return [(instrument, rule) for instrument in shipped_instruments().values()
+            for rule in instrument.safety_rules
+            if rule.kind in RULE_KINDS_WITH_THRESHOLD and rule.code not in FIXED_RULES]
+
+
+def safety_setting_current(clinic_id: int) -> SafetyThresholdSetting | None:
+    return SafetyThresholdSetting.objects.filter(clinic_id=clinic_id).select_related("created_by").first()
+
+
+def safety_thresholds(clinic_id: int, instrument: Instrument) -> dict[str, int]:
+    """The clinic's overrides of this instrument's rule thresholds (its newest revision); empty means the cited
+    defaults of the definition. One query."""
+    setting = safety_setting_current(clinic_id)
+    codes = {rule.code for rule in instrument.safety_rules}
+    return {code: value for code, value in (setting.overrides if setting else {}).items() if code in codes}
+
+
 # --- responses --------------------------------------------------------------------------------------------------
 
 
@@ -163,10 +186,3 @@ def latest_responses(*, patient) -> dict[str, QuestionnaireResponse]:
         latest.setdefault(response.instrument_key, response)
     return latest
 
-
-def baseline_responses(*, patient) -> dict[str, QuestionnaireResponse]:
-    """{instrument key: first current response}: the baseline the chart measures change from. One query."""
-    first: dict[str, QuestionnaireResponse] = {}
-    for response in QuestionnaireResponse.objects.filter(patient=patient).current().order_by("answered_at", "id"):
-        first.setdefault(response.instrument_key, response)
-    return first

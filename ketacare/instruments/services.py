@@ -1,5 +1,6 @@
 """Recording questionnaire responses (scored by the domain, alerts raised, audited), amending them, importing
-instrument definitions and loading a clinic's licensed item text. Each writes its audit row in the same transaction."""
+instrument definitions, loading a clinic's licensed item text and setting its safety-rule thresholds. Each writes its
+audit row in the same transaction."""
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
@@ -9,22 +10,27 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import Conflict
+from ketacare.core.errors import Conflict, PermissionDenied
 from ketacare.instruments.choices import ResponseMode
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.messages import rule_message
 from ketacare.instruments.domain.model import Instrument, Score
 from ketacare.instruments.domain.registry import apply_licensed_text
+from ketacare.instruments.domain.safety import effective_thresholds
 from ketacare.instruments.domain.scoring import score
-from ketacare.instruments.models import ImportedInstrument, LicensedText, QuestionnaireResponse
+from ketacare.instruments.models import ImportedInstrument, LicensedText, QuestionnaireResponse, SafetyThresholdSetting
 from ketacare.instruments.selectors import (
     InstrumentNotFound,
     ResponseNotFound,
+    configurable_rules,
     imported_instrument,
     instrument_get,
+    safety_setting_current,
+    safety_thresholds,
     shipped_instruments,
     source_sha256,
 )
@@ -46,14 +52,16 @@ class DefinitionConflict(Conflict):
     code = "definition_conflict"
 
 
-def score_answers(*, instrument: Instrument, answers: Any, baseline: QuestionnaireResponse | None = None) -> Score:
-    """Score without storing (the stateless API). Raises InvalidAnswer naming the item."""
+def score_answers(*, instrument: Instrument, answers: Any, baseline: QuestionnaireResponse | None = None,
+                  thresholds: Mapping[str, int] | None = None) -> Score:
+    """Score without storing (the stateless API). `thresholds` are the clinic's safety-rule overrides
+    (selectors.safety_thresholds); the cited defaults without them. Raises InvalidAnswer naming the item."""
     baseline_score = None
     if baseline is not None and baseline.total is not None:
         baseline_score = Score(baseline.instrument_key, baseline.instrument_version, baseline.status,
                                baseline.total, baseline.band or None, {}, (), (), {})
     try:
-        return score(instrument, answers, baseline=baseline_score)
+        return score(instrument, answers, baseline=baseline_score, thresholds=thresholds)
     except TypeError as exc:  # neither a list nor a mapping
         raise ValidationError({"answers": str(exc)}) from None
 
@@ -105,7 +113,8 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
         errors["answered_at"] = "This time is in the future."
     if errors:
         raise ValidationError(errors)
-    result = score_answers(instrument=instrument, answers=answers, baseline=baseline)
+    thresholds = safety_thresholds(patient.clinic_id, instrument)
+    result = score_answers(instrument=instrument, answers=answers, baseline=baseline, thresholds=thresholds)
     response = QuestionnaireResponse(
         clinic_id=patient.clinic_id, patient=patient, instrument_key=instrument.key,
         instrument_version=instrument.version, answers=raw_answers(instrument, answers), answered_at=answered_at,
@@ -118,10 +127,12 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
     response.save()
     for alert in result.alerts:
         alert_raise(patient=patient, code=alert.code, severity=alert.severity.value,
-                    message=rule_message(instrument.title, alert.code), source_type=SOURCE_TYPE,
-                    source_id=response.pk, actor=actor if staff else None)
+                    message=rule_message(instrument.title, alert.code, thresholds.get(alert.code)),
+                    source_type=SOURCE_TYPE, source_id=response.pk, actor=actor if staff else None)
     data = {"instrument": f"{instrument.key}@{instrument.version}", "status": response.status, "mode": mode,
             "alerts": [a.code for a in result.alerts]}
+    if thresholds:
+        data["safety_thresholds"] = thresholds  # the clinic's, in force when the rules ran
     if supersedes is not None:
         data |= {"supersedes": supersedes.pk, "reason": reason}
     audit_record(actor=actor if staff else None, username="" if staff else "patient_portal",
@@ -210,3 +221,42 @@ def licensed_text_load(*, actor, instrument_key: str, content: Any) -> LicensedT
                  data={"instrument": f"{instrument.key}@{instrument.version}", "items": len(content),
                        "replaced": not created})
     return text
+
+
+# --- safety-rule thresholds ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def safety_thresholds_configure(*, actor, reason: str, thresholds: Mapping[str, int]) -> SafetyThresholdSetting:
+    """A new revision of the clinic's safety-rule thresholds (clinic admin): {rule code: threshold} for any of
+    `configurable_rules()`; a rule left out, or set to its cited default, keeps the default. Each value must leave
+    the rule able to fire (domain.safety.threshold_bounds). Audited as a protocol change."""
+    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
+        raise PermissionDenied()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the thresholds change (e.g. medical director decision of ...)."})
+    rules = {rule.code: (instrument, rule) for instrument, rule in configurable_rules()}
+    errors, overrides = {}, {}
+    for code, value in thresholds.items():
+        if code not in rules:
+            errors[code] = "No safety rule with a threshold has this code."
+            continue
+        instrument, rule = rules[code]
+        try:
+            effective_thresholds(instrument, {code: value})
+        except ValueError as exc:
+            errors[code] = str(exc)
+            continue
+        if value != rule.threshold:
+            overrides[code] = int(value)
+    if errors:
+        raise ValidationError(errors)
+    last = safety_setting_current(actor.clinic_id)
+    setting = SafetyThresholdSetting(clinic_id=actor.clinic_id, revision=last.revision + 1 if last else 1,
+                                     overrides=overrides, reason=reason, created_by=actor, created_at=clock.now())
+    setting.full_clean(validate_constraints=False)
+    setting.save()
+    audit_record(actor=actor, action=AuditAction.PROTOCOL_CONFIGURED, target=setting,
+                 data={"safety_thresholds": overrides, "revision": setting.revision})
+    return setting

@@ -10,4 +10,5 @@ urlpatterns = [
     path("responses/<int:response_id>/amend/", views.response_amend, name="response-amend"),
     path("licensed-text/", views.licensed_text, name="licensed-text"),
     path("licensed-text/template/", views.licensed_text_template, name="licensed-text-template"),
+    path("safety-thresholds/", views.safety_thresholds, name="safety-thresholds"),
 ]

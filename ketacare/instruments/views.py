@@ -10,7 +10,13 @@ from ketacare.accounts.roles import Perm
 from ketacare.instruments import selectors, services
 from ketacare.instruments.domain.catalog import default_mode, short_name
 from ketacare.instruments.domain.model import InvalidAnswer, ScoreStatus
-from ketacare.instruments.forms import AmendForm, LicensedTextForm, ResponseForm, default_answered_at
+from ketacare.instruments.forms import (
+    AmendForm,
+    LicensedTextForm,
+    ResponseForm,
+    SafetyThresholdsForm,
+    default_answered_at,
+)
 from ketacare.instruments.panels import panel_context
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed
@@ -104,6 +110,7 @@ def response_amend(request, response_id: int):
 def questionnaire_history(request, patient_id: int):
     """The panel's history table alone, filtered by instrument (htmx)."""
     patient = patient_get_for(user=request.user, patient_id=patient_id)
+    patient_viewed(actor=request.user, patient=patient, via="questionnaire_history")
     context = {"ctx": panel_context(request, patient, instrument_key=request.GET.get("instrument") or None),
                "patient": patient}
     if request.htmx:
@@ -147,6 +154,27 @@ def licensed_text_template(request):
     response = HttpResponse(json.dumps(skeleton, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{instrument.key}-text-template.json"'
     return response
+
+
+@requires(Perm.CLINIC_CONFIGURE)
+def safety_thresholds(request):
+    """The clinic's safety-rule thresholds (instruments.md §13.5): a new revision applies to responses recorded
+    after it."""
+    current = selectors.safety_setting_current(request.user.clinic_id)
+    form = SafetyThresholdsForm(request.POST or None, rules=selectors.configurable_rules(),
+                                current=current.overrides if current else {})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.safety_thresholds_configure(actor=request.user, reason=form.cleaned_data["reason"],
+                                                 thresholds=form.thresholds())
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, "Alert thresholds saved as a new revision. They apply to questionnaires "
+                                      "recorded from now on.")
+            return redirect("instruments:safety-thresholds")
+    return render(request, "instruments/safety_thresholds.html", {"form": form, "current": current},
+                  status=422 if form.errors else 200)
 
 
 def _superseded_by(response):

@@ -7,8 +7,9 @@ Source: shared/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1 -> same-day clinic
 evaluated on item values, not only totals), §13.5 (thresholds are configuration).
 
 The rules themselves are data in each instrument definition, each citing its section. A clinic overrides a
-rule's threshold per call with `thresholds={rule_code: value}`; unknown codes are refused so that a typo can
-never silently switch a rule back to its default.
+rule's threshold per call with `thresholds={rule_code: value}` (stored per clinic: models.SafetyThresholdSetting);
+unknown codes are refused so that a typo can never silently switch a rule back to its default, and a value outside
+`threshold_bounds` is refused so that an override can never silently switch a rule off.
 """
 
 from collections.abc import Mapping
@@ -37,6 +38,12 @@ class Facts:
     answered_when_skipped: tuple[str, ...]
 
 
+# Rules no clinic may relax. instruments.md §1.3 [C]: any answer other than "Not at all" on PHQ-9 item 9 calls for a
+# same-day suicide-risk assessment; raising the threshold would silence "several days" answers. The screening rule
+# set holds the same line (screening/domain/rules.py).
+FIXED_RULES = {"phq9.item9_positive": "instruments.md §1.3 [C]: any answer other than 'Not at all' on item 9"}
+
+
 def effective_thresholds(
     instrument: Instrument, overrides: Mapping[str, int | Decimal] | None
 ) -> dict[str, Decimal | None]:
@@ -50,8 +57,33 @@ def effective_thresholds(
             raise ValueError(f"safety rule {code!r} has no threshold")
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise ValueError(f"threshold for {code!r} must be an int or Decimal")
+        if code in FIXED_RULES and value != rule.threshold:
+            raise ValueError(f"safety rule {code!r} is fixed by its source ({FIXED_RULES[code]}): no clinic may "
+                             "change it")
+        low, high = threshold_bounds(instrument, rule)
+        if not low <= value <= high:
+            raise ValueError(f"threshold for {code!r} must be between {low} and {high}, or the rule could never "
+                             "fire (or would fire on every answer)")
         thresholds[code] = Decimal(value)
     return thresholds
+
+
+def threshold_bounds(instrument: Instrument, rule: SafetyRule) -> tuple[Decimal, Decimal]:
+    """The thresholds a clinic may set for a rule with one: those at which some answers fire it and others do not
+    (an alert that can never fire is a rule switched off; one that always fires teaches staff to ignore it)."""
+    match rule.kind:
+        case RuleKind.ITEM_AT_LEAST | RuleKind.ITEM_AT_MOST | RuleKind.ANY_ITEM_AT_LEAST:
+            items = [instrument.item(rule.target)] if rule.target else instrument.scored_items
+            ranges = [r for item in items if (r := item.weight_range) is not None]
+            low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+            return (low + 1, high) if rule.kind is not RuleKind.ITEM_AT_MOST else (low, high - 1)
+        case RuleKind.TOTAL_ABOVE:
+            low, high = instrument.total_range
+            return low, high - 1
+        case RuleKind.TOTAL_RISE_AT_LEAST:
+            low, high = instrument.total_range
+            return Decimal(1), high - low
+    raise ValueError(f"safety rule {rule.code!r} has no threshold")
 
 
 def evaluate(

@@ -11,6 +11,7 @@ PAGES = {
     "instruments:response-amend": ("get", RECORDERS),
     "instruments:licensed-text": ("get", ADMINS),
     "instruments:licensed-text-template": ("get", ADMINS),
+    "instruments:safety-thresholds": ("get", ADMINS),
 }
 
 API = {

@@ -56,6 +56,16 @@ def test_score_takes_a_list_or_a_mapping_and_stores_nothing(client, nurse, beare
     assert not AuditEvent.objects.filter(action=AuditAction.RESPONSE_RECORDED).exists()
 
 
+def test_score_applies_the_clinics_alert_thresholds(client, nurse, bearer):
+    from ketacare.instruments import services
+
+    admin = UserFactory(role=Role.CLINIC_ADMIN, clinic=nurse.clinic)
+    services.safety_thresholds_configure(actor=admin, reason="memo", thresholds={"moaas.sedation": 2})
+    assert score(client, bearer(nurse), "moaas", [3]).json()["alerts"] == []
+    assert score(client, bearer(nurse), "moaas", [2]).json()["alerts"] == [{"code": "moaas.sedation",
+                                                                            "severity": "high"}]
+
+
 def test_score_reports_incomplete_and_subscales(client, nurse, bearer):
     body = score(client, bearer(nurse), "phq-9", [1, 1, 1]).json()
     assert (body["status"], body["total"], body["band"]) == ("incomplete", None, None)

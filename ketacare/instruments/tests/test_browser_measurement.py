@@ -164,3 +164,17 @@ def test_skip_logic_and_the_slider_on_a_tablet(live_server, page, screenshot):
     page.goto(base + f"/patients/{patient.pk}/")
     screenshot(page, "chart-with-scores")
     assert page.console_errors == []
+
+
+def test_clinic_admin_sets_an_alert_threshold(live_server, browser, page, screenshot):
+    base = live_server.url
+    UserFactory(username="admin", role=Role.CLINIC_ADMIN, first_name="Ada", last_name="Admin")
+    sign_in(page, base, "admin")
+    page.get_by_role("link", name="Alert thresholds").first.click()
+    page.get_by_role("heading", name="Alert thresholds").wait_for()
+    page.get_by_label("MOAA/S: high alert when MOAA/S level is at most").fill("2")
+    page.get_by_label("Reason for the change").fill("Medical director memo 12")
+    screenshot(page, "safety-thresholds")
+    page.get_by_role("button", name="Save as a new revision").click()
+    page.get_by_text("Alert thresholds saved as a new revision.").wait_for()
+    assert page.get_by_label("MOAA/S: high alert when MOAA/S level is at most").input_value() == "2"

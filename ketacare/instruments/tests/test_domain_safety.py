@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ketacare.instruments.domain.model import Alert, ScoreStatus, Severity
+from ketacare.instruments.domain.safety import effective_thresholds, threshold_bounds
 from ketacare.instruments.domain.scoring import score
 from ketacare.instruments.tests.support import shipped
 
@@ -39,11 +40,20 @@ def test_missing_phq9_item9_prompts_a_clinician_and_is_never_zero():
     assert result.total is None and result.missing == (ITEM9,)
 
 
-def test_a_clinic_can_raise_the_item9_threshold_per_call():
+def test_a_clinic_threshold_applies_per_call():
+    moaas = shipped()["moaas"]
+    assert "moaas.sedation" in codes(score(moaas, [3]))  # the cited default: level 3 or lower
+    assert "moaas.sedation" not in codes(score(moaas, [3], thresholds={"moaas.sedation": 2}))
+    assert "moaas.sedation" in codes(score(moaas, [2], thresholds={"moaas.sedation": 2}))
+
+
+def test_the_item9_rule_is_fixed_for_every_clinic():
+    # instruments.md §1.3 [C]: any answer other than "Not at all" calls for a same-day suicide-risk assessment.
     phq9 = shipped()["phq-9"]
-    answers = [0, 0, 0, 0, 0, 0, 0, 0, 1]
-    assert "phq9.item9_positive" not in codes(score(phq9, answers, thresholds={"phq9.item9_positive": 2}))
-    assert "phq9.item9_positive" in codes(score(phq9, [0] * 8 + [2], thresholds={"phq9.item9_positive": 2}))
+    for value in (2, 3):
+        with pytest.raises(ValueError, match="fixed by its source"):
+            score(phq9, [0] * 8 + [1], thresholds={"phq9.item9_positive": value})
+    assert "phq9.item9_positive" in codes(score(phq9, [0] * 8 + [1], thresholds={"phq9.item9_positive": 1}))
 
 
 def test_threshold_overrides_naming_an_unknown_rule_or_a_rule_without_threshold_are_refused():
@@ -54,6 +64,24 @@ def test_threshold_overrides_naming_an_unknown_rule_or_a_rule_without_threshold_
         score(phq9, [0] * 9, thresholds={"phq9.item9_unanswered": 1})
     with pytest.raises(ValueError, match="int or Decimal"):
         score(phq9, [0] * 9, thresholds={"phq9.item9_positive": 1.5})
+
+
+@pytest.mark.parametrize(("key", "code", "low", "high"), [
+    ("moaas", "moaas.sedation", 0, 4),  # levels 0-5: <= 5 fires on every rating
+    ("bprs-positive", "bprs.item_moderate", 2, 7),  # items rated 1-7
+    ("bprs-positive", "bprs.rise", 1, 24),  # total 4-28
+    ("cadss-23", "cadss.dissociation", 0, 91),  # total 0-92, "above"
+])
+def test_a_threshold_override_must_leave_the_rule_able_to_fire(key, code, low, high):
+    instrument = shipped()[key]
+    rule = next(r for r in instrument.safety_rules if r.code == code)
+    assert threshold_bounds(instrument, rule) == (low, high)
+    assert low <= rule.threshold <= high
+    for value in (low, high):
+        assert effective_thresholds(instrument, {code: value})[code] == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(ValueError, match="between"):
+            effective_thresholds(instrument, {code: value})
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,9 @@ from ketacare.instruments.tests.support import (
     vectors,
 )
 
+LSAS_SET_B = [(0, 29, "minimal"), (30, 49, "mild"), (50, 64, "moderate"), (65, 79, "marked"), (80, 94, "severe"),
+              (95, 144, "very-severe")]
+
 # (instrument key, [(low, high, band code)]) as published.
 BAND_TABLES = {
     # instruments.md §1.2 (Kroenke 2001)
@@ -31,23 +34,9 @@ BAND_TABLES = {
     ],
     # instruments.md §2.2 (cut-points 5/10/15)
     "gad-7": [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 21, "severe")],
-    # instruments.md §3, set B (hiboop)
-    "lsas-sr": [
-        (0, 29, "minimal"),
-        (30, 49, "mild"),
-        (50, 64, "moderate"),
-        (65, 79, "marked"),
-        (80, 94, "severe"),
-        (95, 144, "very-severe"),
-    ],
-    "lsas-cr": [
-        (0, 29, "minimal"),
-        (30, 49, "mild"),
-        (50, 64, "moderate"),
-        (65, 79, "marked"),
-        (80, 94, "severe"),
-        (95, 144, "very-severe"),
-    ],
+    # instruments.md §3, set B (hiboop), for the self-report and the clinician-rated version alike
+    "lsas-sr": LSAS_SET_B,
+    "lsas-cr": LSAS_SET_B,
     # instruments.md §4 (Cambio CKM; 20 placed in the lower band, see the definition's bands_source)
     "spin": [(0, 20, "none"), (21, 30, "mild"), (31, 40, "moderate"), (41, 50, "severe"), (51, 68, "very-severe")],
     # instruments.md §5: >= 6 positive screen

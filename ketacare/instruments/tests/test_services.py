@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent
+from ketacare.core.errors import PermissionDenied
 from ketacare.instruments import selectors, services
 from ketacare.instruments.domain.model import InvalidAnswer
 from ketacare.instruments.models import (
@@ -16,6 +18,8 @@ from ketacare.instruments.models import (
     LicensedText,
     QuestionnaireResponse,
     ResponseLocked,
+    SafetyThresholdSetting,
+    SettingLocked,
 )
 from ketacare.instruments.selectors import InstrumentNotFound, ResponseNotFound
 from ketacare.instruments.tests.support import fixture_json
@@ -266,3 +270,47 @@ def test_licensed_text_that_would_change_scoring_or_is_unusable_is_refused(clini
     with pytest.raises(ValidationError):
         services.licensed_text_load(actor=admin, instrument_key=key, content=content)
     assert not LicensedText.objects.exists()
+
+
+# --- the clinic's safety-rule thresholds (instruments.md §13.5) ------------------------------------------------
+
+
+def test_a_clinic_threshold_applies_to_its_responses_only_and_names_itself(patient, nurse, earlier,
+                                                                         foreign_patient):
+    admin = UserFactory(role=Role.CLINIC_ADMIN, clinic=patient.clinic)
+    services.safety_thresholds_configure(actor=admin, reason="MD memo 7: bedside response at MOAA/S 2",
+                                         thresholds={"moaas.sedation": 2, "moaas.emergency": 1})
+    setting = SafetyThresholdSetting.objects.get()
+    assert (setting.revision, setting.overrides) == (1, {"moaas.sedation": 2})  # the default is not stored
+    event = AuditEvent.objects.get(action=AuditAction.PROTOCOL_CONFIGURED)
+    assert event.data == {"safety_thresholds": {"moaas.sedation": 2}, "revision": 1}
+
+    record(patient, nurse, [3], earlier, key="moaas")  # level 3: not at or below this clinic's threshold
+    assert not Alert.objects.exists()
+    two = record(patient, nurse, [2], earlier, key="moaas")
+    alert = Alert.objects.get(source_id=two.pk)
+    assert alert.code == "moaas.sedation" and "2 or lower" in alert.message
+    assert AuditEvent.objects.filter(action=AuditAction.RESPONSE_RECORDED).last().data["safety_thresholds"] == {
+        "moaas.sedation": 2}
+    other_nurse = UserFactory(role=Role.NURSE, clinic=foreign_patient.clinic)
+    record(foreign_patient, other_nurse, [3], earlier, key="moaas")  # another clinic keeps the cited default
+    assert "3 or lower" in Alert.objects.get(patient=foreign_patient).message
+
+
+def test_thresholds_need_a_clinic_admin_a_reason_and_values_that_can_fire(patient, nurse):
+    admin = UserFactory(role=Role.CLINIC_ADMIN, clinic=patient.clinic)
+    with pytest.raises(PermissionDenied):
+        services.safety_thresholds_configure(actor=nurse, reason="x", thresholds={"moaas.sedation": 2})
+    with pytest.raises(ValidationError, match="reason"):
+        services.safety_thresholds_configure(actor=admin, reason=" ", thresholds={"moaas.sedation": 2})
+    with pytest.raises(ValidationError) as refused:
+        services.safety_thresholds_configure(actor=admin, reason="memo", thresholds={
+            "moaas.sedation": 5, "phq9.item9_positive": 2, "phq9.item9_unanswered": 1, "no.such_rule": 1})
+    assert set(refused.value.message_dict) == {"moaas.sedation", "phq9.item9_positive", "phq9.item9_unanswered",
+                                               "no.such_rule"}
+    assert not SafetyThresholdSetting.objects.exists()
+    first = services.safety_thresholds_configure(actor=admin, reason="memo", thresholds={"moaas.sedation": 2})
+    second = services.safety_thresholds_configure(actor=admin, reason="memo 2", thresholds={})
+    assert (second.revision, second.overrides) == (2, {})  # back to the defaults, the first stays on record
+    with pytest.raises(SettingLocked):
+        first.save()

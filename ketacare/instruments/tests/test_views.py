@@ -152,6 +152,9 @@ def test_the_history_partial_filters_by_instrument_for_htmx(client, nurse, patie
     assert partial.lstrip().startswith('<section id="questionnaire-history"') and "<html" not in partial
     assert "GAD-7" in partial and ">PHQ-9</td>" not in partial
     assert "<html" in client.get(url).content.decode()
+    from ketacare.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(patient_id=patient.pk, data__via="questionnaire_history").count() == 2
     client.force_login(UserFactory(role=Role.FRONT_DESK, clinic=patient.clinic))
     assert client.get(url).status_code == 403
 
@@ -196,3 +199,22 @@ def test_licensed_text_can_be_uploaded_as_a_file(client, clinic):
     upload = SimpleUploadedFile("lsas.json", json.dumps({"1.fear": "Licensed situation one"}).encode())
     assert client.post("/measure/licensed-text/", {"instrument": "lsas-sr", "file": upload}).status_code == 302
     assert LicensedText.objects.get().content == {"1.fear": "Licensed situation one"}
+
+
+def test_a_clinic_admin_sets_alert_thresholds_as_revisions(client, clinic, nurse):
+    from ketacare.instruments.models import SafetyThresholdSetting
+
+    client.force_login(UserFactory(role=Role.CLINIC_ADMIN, clinic=clinic))
+    page = client.get("/measure/safety-thresholds/").content.decode()
+    assert "MOAA/S: high alert when MOAA/S level is at most" in page and "instruments.md §8" in page
+    assert 'name="phq9.item9_positive"' not in page and "Fixed for every clinic: PHQ-9 item 9" in page
+    assert "In force: the cited defaults" in page
+    form = {"bprs.item_moderate": 4, "bprs.rise": 3, "cadss.dissociation": 4, "moaas.sedation": 3,
+            "moaas.emergency": 1}
+    refused = client.post("/measure/safety-thresholds/", form | {"moaas.sedation": 5, "reason": "memo"})
+    assert refused.status_code == 422 and not SafetyThresholdSetting.objects.exists()
+    saved = client.post("/measure/safety-thresholds/", form | {"moaas.sedation": 2, "reason": "MD memo 12"})
+    assert saved.status_code == 302 and SafetyThresholdSetting.objects.get().overrides == {"moaas.sedation": 2}
+    assert "In force: revision 1" in client.get("/measure/safety-thresholds/").content.decode()
+    client.force_login(nurse)
+    assert client.get("/measure/safety-thresholds/").status_code == 403
