@@ -71,7 +71,7 @@ def eligibility_evaluate(request, payload: EvaluateIn):
         raise _refuse(errors)
     facts = IntakeFacts(**data)
     on = payload.on or clock.today()
-    params = selectors.eligibility_params(request.auth.clinic)
+    params = selectors.eligibility_params(request.auth.clinic_id)
     try:
         results = [result_to_dict(evaluate(facts, route, params, on)) for route in dict.fromkeys(payload.routes)]
     except InvalidFacts as exc:
@@ -110,7 +110,7 @@ def _intake_out(patient) -> dict[str, Any]:
     out["trials"] = ([{name: (getattr(t, name) or None) if name == "response" else getattr(t, name)
                        for name in services.TRIAL_FIELDS} for t in intake.trials.all()]
                      if intake.trials_complete else None)
-    out["resistance"] = resistance_to_dict(selectors.resistance_summary(intake, patient.clinic))
+    out["resistance"] = resistance_to_dict(selectors.resistance_summary(intake))
     out["updated_at"] = intake.updated_at
     return out
 

@@ -16,4 +16,5 @@ class ScreeningConfig(AppConfig):
         register_panel(ChartPanel(key="eligibility", title="Eligibility", template="screening/panel_eligibility.html",
                                   perm=Perm.CLINICAL_VIEW, order=20, context=eligibility_panel))
         register(NavItem("Consent documents", "screening:consent-documents", Perm.CLINIC_CONFIGURE))
+        register(NavItem("Screening thresholds", "screening:eligibility-settings", Perm.CLINIC_CONFIGURE))
         demo_registry.register(40, seed_screening)

@@ -1,11 +1,14 @@
 """Forms of the intake wizard, the prescriber's decision, consent capture and consent documents."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm, role_has
 from ketacare.screening.domain import icd10
+from ketacare.screening.domain.rules import PARAM_SPECS, EligibilityParams
 from ketacare.screening.models import (
     ConsentDocument,
     HeightUnit,
@@ -255,3 +258,26 @@ class ConsentDocumentForm(forms.ModelForm):
         # The clinic is set by the service, which checks (clinic, route, version).
         pass
 
+
+
+class EligibilityParamsForm(forms.Form):
+    """The clinic's screening thresholds, each with its cited default; a parameter a source fixes is not offered."""
+
+    reason = forms.CharField(label="Reason for the change", max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="e.g. medical director decision, date and reference.")
+
+    def __init__(self, *args, current: EligibilityParams, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = EligibilityParams()
+        self.params = [name for name, spec in PARAM_SPECS.items() if not spec.fixed]
+        for name in self.params:
+            spec, value = PARAM_SPECS[name], getattr(default, name)
+            field_class = forms.DecimalField if isinstance(value, Decimal) else forms.IntegerField
+            self.fields[name] = field_class(label=spec.label, min_value=spec.low, max_value=spec.high,
+                                            initial=getattr(current, name),
+                                            help_text=f"Default {value}: {spec.source}")
+        self.order_fields([*self.params, "reason"])
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.params}

@@ -270,8 +270,6 @@ class EligibilityDecision(ClinicOwned):
                 condition=Q(cosigned_by__isnull=True) | ~Q(cosigned_by=F("signed_by"))),
         ]
 
-    _SIGNED_MUTABLE = ("cosigned_by", "cosigned_at")
-
     def __str__(self) -> str:
         return f"Eligibility decision {self.pk}"
 
@@ -316,6 +314,33 @@ class EligibilityDecision(ClinicOwned):
         if self.signed_at is not None:
             raise RecordLocked("signed eligibility decisions cannot be deleted")
         return super().delete(*args, **kwargs)
+
+
+class EligibilitySetting(ClinicOwned):
+    """A clinic's screening thresholds: its overrides of the cited defaults of `domain.rules.EligibilityParams`.
+    Each change is a new revision; the newest is in force. Revisions never change."""
+
+    revision = models.PositiveIntegerField()
+    overrides = models.JSONField(default=dict, blank=True)
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "revision"],
+                                               name="eligibility_setting_revision_unique")]
+
+    def __str__(self) -> str:
+        return f"Eligibility thresholds revision {self.revision}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise RecordLocked("eligibility thresholds are revisions: save a new one")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RecordLocked("eligibility threshold revisions cannot be deleted")
 
 
 class ConsentDocument(ClinicOwned):

@@ -116,7 +116,9 @@ def intake_progress(patient, intake: Intake | None, questionnaires: selectors.Ba
     states["questionnaires"] = DONE if None not in asked else (STARTED if _any(*asked) else TODO)
     routes = selectors.RouteChoice.values
     if latest:
-        fresh = all(route in latest and latest[route].facts_digest == digest for route in routes)
+        params = selectors.eligibility_params(patient.clinic_id)
+        fresh = all(route in latest and selectors.decision_is_current(latest[route], digest=digest, params=params)
+                    for route in routes)
         states["review"] = DONE if fresh else STARTED
         signed = [latest[r].is_signed for r in routes if r in latest]
         states["decision"] = DONE if len(signed) == len(routes) and all(signed) else (

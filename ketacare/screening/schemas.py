@@ -16,7 +16,7 @@ class QuantityIn(Schema):
     unit: str = Field(description='Weight: "kg" or "lb"; height: "cm" or "in". Converted exactly to kg / cm.')
 
 
-class TrialIn(Schema):
+class PriorTrialIn(Schema):
     name: str
     kind: TrialKind
     dose_mg_per_day: Decimal | None = None
@@ -26,16 +26,9 @@ class TrialIn(Schema):
     current_episode: bool | None = None
 
 
-class FactsIn(Schema):
-    """Intake facts for a stateless evaluation. Omitted or null = not recorded (never "absent")."""
+class HistoryFacts(Schema):
+    """The yes / no history facts of the intake (null = not asked yet, never "no"); `selectors.BOOL_FACT_FIELDS`."""
 
-    date_of_birth: dt.date | None = None
-    weight: QuantityIn | None = None
-    height: QuantityIn | None = None
-    systolic_mmhg: int | None = None
-    diastolic_mmhg: int | None = None
-    heart_rate_bpm: int | None = None
-    diagnoses: list[str] | None = Field(None, description="ICD-10-CM codes; [] = assessed, none")
     psychosis_history: bool | None = None
     psychosis_current: bool | None = None
     mania_or_bipolar_history: bool | None = None
@@ -57,6 +50,18 @@ class FactsIn(Schema):
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     hypersensitivity_ketamine: bool | None = None
+
+
+class FactsIn(HistoryFacts):
+    """Intake facts for a stateless evaluation. Omitted or null = not recorded (never "absent")."""
+
+    date_of_birth: dt.date | None = None
+    weight: QuantityIn | None = None
+    height: QuantityIn | None = None
+    systolic_mmhg: int | None = None
+    diastolic_mmhg: int | None = None
+    heart_rate_bpm: int | None = None
+    diagnoses: list[str] | None = Field(None, description="ICD-10-CM codes; [] = assessed, none")
     takes_benzodiazepine: bool | None = None
     benzodiazepine_lorazepam_eq_mg_per_day: Decimal | None = None
     takes_stimulant: bool | None = None
@@ -64,7 +69,7 @@ class FactsIn(Schema):
     takes_lamotrigine: bool | None = None
     takes_opioid: bool | None = None
     takes_other_sedative: bool | None = None
-    prior_trials: list[TrialIn] | None = Field(None, description="[] = assessed, none")
+    prior_trials: list[PriorTrialIn] | None = Field(None, description="[] = assessed, none")
     cssrs_risk: CssrsRisk | None = None
     phq9_total: int | None = None
     phq9_item9: int | None = None
@@ -128,50 +133,19 @@ class MedicationOut(MedicationIn):
     pass
 
 
-class PriorTrialIn(Schema):
-    name: str
-    kind: TrialKind
-    dose_mg_per_day: Decimal | None = None
-    duration_weeks: int | None = None
-    adequate: bool | None = None
-    response: Response | None = None
-    current_episode: bool | None = None
-
-
 class PriorTrialOut(PriorTrialIn):
     pass
 
 
-class IntakeIn(Schema):
+class IntakeIn(HistoryFacts):
     """The whole intake (PUT replaces it). Lists: null = not yet recorded, [] = none."""
 
     referring_clinician: str = ""
     referring_organization: str = ""
     referral_reason: str = ""
     referral_received_on: dt.date | None = None
-    psychosis_history: bool | None = None
-    psychosis_current: bool | None = None
-    mania_or_bipolar_history: bool | None = None
-    mania_current: bool | None = None
-    substance_use_disorder_history: bool | None = None
-    substance_use_disorder_current: bool | None = None
-    ketamine_misuse_history: bool | None = None
-    prior_suicide_attempt: bool | None = None
-    lacks_capacity_to_consent: bool | None = None
     psychiatric_notes: str = ""
-    hypertension: bool | None = None
-    hypertension_uncontrolled: bool | None = None
-    aneurysmal_vascular_disease: bool | None = None
-    arteriovenous_malformation: bool | None = None
-    intracerebral_hemorrhage_history: bool | None = None
-    cardiovascular_disease: bool | None = None
-    cerebrovascular_disease: bool | None = None
-    raised_intracranial_pressure: bool | None = None
-    hepatic_disease: bool | None = None
-    pregnant: bool | None = None
-    breastfeeding: bool | None = None
     medical_notes: str = ""
-    hypersensitivity_ketamine: bool | None = None
     allergies: str = ""
     weight: QuantityIn | None = None
     height: QuantityIn | None = None
@@ -191,35 +165,14 @@ class QuantityOut(Schema):
     unit: str
 
 
-class IntakeOut(Schema):
+class IntakeOut(HistoryFacts):
     patient_id: int
     referring_clinician: str
     referring_organization: str
     referral_reason: str
     referral_received_on: dt.date | None
-    psychosis_history: bool | None
-    psychosis_current: bool | None
-    mania_or_bipolar_history: bool | None
-    mania_current: bool | None
-    substance_use_disorder_history: bool | None
-    substance_use_disorder_current: bool | None
-    ketamine_misuse_history: bool | None
-    prior_suicide_attempt: bool | None
-    lacks_capacity_to_consent: bool | None
     psychiatric_notes: str
-    hypertension: bool | None
-    hypertension_uncontrolled: bool | None
-    aneurysmal_vascular_disease: bool | None
-    arteriovenous_malformation: bool | None
-    intracerebral_hemorrhage_history: bool | None
-    cardiovascular_disease: bool | None
-    cerebrovascular_disease: bool | None
-    raised_intracranial_pressure: bool | None
-    hepatic_disease: bool | None
-    pregnant: bool | None
-    breastfeeding: bool | None
     medical_notes: str
-    hypersensitivity_ketamine: bool | None
     allergies: str
     weight: QuantityOut | None
     height: QuantityOut | None

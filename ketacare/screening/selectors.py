@@ -20,10 +20,12 @@ from ketacare.core.errors import DomainError, NotFound
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import CssrsRisk, IntakeFacts, InvalidFacts
 from ketacare.screening.domain.resistance import ResistanceSummary, Response, TreatmentTrial, TrialKind, summarize
-from ketacare.screening.domain.rules import EligibilityParams, Route, Verdict, evaluate
+from ketacare.screening.domain.rules import RULESET_VERSION, EligibilityParams, Route, Verdict, evaluate
+from ketacare.screening.domain.snapshot import params_to_dict
 from ketacare.screening.models import (
     ConsentDocument,
     EligibilityDecision,
+    EligibilitySetting,
     Intake,
     Outcome,
     PatientConsent,
@@ -57,9 +59,20 @@ class UnknownRoute(DomainError):
     http_status = 422
 
 
-def eligibility_params(clinic) -> EligibilityParams:
-    """The clinic's screening thresholds (the cited defaults until clinic configuration of them exists)."""
-    return EligibilityParams()
+def eligibility_setting_current(clinic_id: int) -> EligibilitySetting | None:
+    return EligibilitySetting.objects.filter(clinic_id=clinic_id).order_by("-revision").first()
+
+
+def eligibility_params(clinic_id: int) -> EligibilityParams:
+    """The clinic's screening thresholds: its newest revision applied to the cited defaults."""
+    setting = eligibility_setting_current(clinic_id)
+    return EligibilityParams().with_overrides(setting.overrides) if setting is not None else EligibilityParams()
+
+
+def decision_is_current(decision: EligibilityDecision, *, digest: str, params: EligibilityParams) -> bool:
+    """Whether an evaluation still stands: same facts, same rule set and the clinic's thresholds unchanged."""
+    return (decision.facts_digest == digest and decision.ruleset_version == RULESET_VERSION
+            and decision.params == params_to_dict(params))
 
 
 def route_of(route: str) -> Route:
@@ -213,11 +226,11 @@ def trial_fact(trial) -> TreatmentTrial:
     )
 
 
-def resistance_summary(intake: Intake | None, clinic) -> ResistanceSummary | None:
-    if intake is None or not intake.trials.exists():
+def resistance_summary(intake: Intake | None) -> ResistanceSummary | None:
+    trials = [trial_fact(t) for t in intake.trials.all()] if intake is not None else []
+    if not trials:
         return None
-    trials = [trial_fact(t) for t in intake.trials.all()]
-    return summarize(trials, min_failed_trials=eligibility_params(clinic).trd_min_failed_trials)
+    return summarize(trials, min_failed_trials=eligibility_params(intake.clinic_id).trd_min_failed_trials)
 
 
 def diagnosis_title(code: str) -> str:
@@ -250,10 +263,6 @@ def decisions_for(patient, *, route: str | None = None) -> QuerySet[EligibilityD
     decisions = EligibilityDecision.objects.filter(patient=patient).select_related(
         "evaluated_by", "signed_by", "cosigned_by")
     return decisions.filter(route=route) if route else decisions
-
-
-def latest_decision(patient, route: str) -> EligibilityDecision | None:
-    return decisions_for(patient, route=route).first()
 
 
 def latest_decisions(patient) -> dict[str, EligibilityDecision]:
@@ -397,7 +406,7 @@ def _current_exclusions(patient, route: Route, on: dt.date) -> dict[str, str]:
     """Exclusions the rules find in the intake as it stands now (a safety net for edits made after approval)."""
     facts = intake_facts(patient, intake_of(patient), baseline_questionnaires(patient))
     try:
-        result = evaluate(facts, route, eligibility_params(patient.clinic), on)
+        result = evaluate(facts, route, eligibility_params(patient.clinic_id), on)
     except InvalidFacts:
         return {}
     return {f.rule_code: f.message for f in result.findings if f.verdict == Verdict.EXCLUDE}

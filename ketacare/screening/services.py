@@ -13,17 +13,18 @@ from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import Conflict, PermissionDenied
+from ketacare.core.errors import Conflict, NotFound, PermissionDenied
 from ketacare.screening import selectors
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import FactError, IntakeFacts, InvalidFacts, validate_facts
-from ketacare.screening.domain.rules import RULESET_VERSION, evaluate
+from ketacare.screening.domain.rules import RULESET_VERSION, EligibilityParams, ParamsInvalid, evaluate
 from ketacare.screening.domain.snapshot import facts_digest, facts_to_dict, params_to_dict, result_to_dict
 from ketacare.screening.domain.units import height_to_cm, weight_to_kg
 from ketacare.screening.models import (
     ConsentDocument,
     Diagnosis,
     EligibilityDecision,
+    EligibilitySetting,
     Intake,
     Medication,
     Outcome,
@@ -48,7 +49,7 @@ class DecisionSuperseded(Conflict):
 
 
 class IntakeChanged(Conflict):
-    """The intake changed after this evaluation (or the rule set was updated): evaluate again before signing."""
+    """The intake, rules or clinic thresholds changed after this evaluation: evaluate again before signing."""
 
     code = "intake_changed"
 
@@ -354,8 +355,6 @@ def _row(related, pk: int):
     try:
         return related.get(pk=pk)
     except related.model.DoesNotExist:
-        from ketacare.core.errors import NotFound
-
         raise NotFound("That row is not on this intake.") from None
 
 
@@ -452,7 +451,7 @@ def eligibility_evaluate(*, actor, patient, routes: list[str] | None = None) -> 
     """
     facts, questionnaires = current_facts(patient)
     today = clock.today()
-    params = selectors.eligibility_params(patient.clinic)
+    params = selectors.eligibility_params(patient.clinic_id)
     digest = facts_digest(facts)
     decisions = []
     for route in routes or [r.value for r in selectors.Route]:
@@ -463,9 +462,8 @@ def eligibility_evaluate(*, actor, patient, routes: list[str] | None = None) -> 
             raise _fact_errors_to_validation(exc.errors) from None
         previous = (EligibilityDecision.objects.select_for_update()
                     .filter(patient=patient, route=route).order_by("-evaluated_at", "-id").first())
-        if (previous is not None and previous.signed_at is None and previous.facts_digest == digest
-                and previous.ruleset_version == result.ruleset_version and previous.evaluated_on == today
-                and previous.params == params_to_dict(params)):
+        if (previous is not None and previous.signed_at is None and previous.evaluated_on == today
+                and selectors.decision_is_current(previous, digest=digest, params=params)):
             decisions.append(previous)
             continue
         snapshot = result_to_dict(result)
@@ -507,7 +505,8 @@ def decision_sign(*, actor, decision: EligibilityDecision, outcome: str,
     if newest != decision.pk:
         raise DecisionSuperseded()
     facts, _ = current_facts(decision.patient)
-    if facts_digest(facts) != decision.facts_digest or decision.ruleset_version != RULESET_VERSION:
+    if not selectors.decision_is_current(decision, digest=facts_digest(facts),
+                                         params=selectors.eligibility_params(decision.clinic_id)):
         raise IntakeChanged()
     justification = (justification or "").strip()
     errors = _sign_errors(decision, outcome, justification)
@@ -568,6 +567,34 @@ def decision_cosign(*, actor, decision: EligibilityDecision) -> EligibilityDecis
     audit_record(actor=actor, action=AuditAction.ELIGIBILITY_COSIGNED, target=decision,
                  patient_id=decision.patient_id, data={"route": decision.route, "signed_by": decision.signed_by_id})
     return decision
+
+
+# --- clinic thresholds --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def eligibility_params_configure(*, actor, reason: str, **values: Any) -> EligibilitySetting:
+    """A new revision of the clinic's screening thresholds (clinic admin). Values are checked against the bounds
+    the sources allow (`domain.rules.PARAM_SPECS`); only those that differ from the cited defaults are stored.
+    Audited as a protocol change: the thresholds are the clinic's screening protocol."""
+    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
+        raise PermissionDenied()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the thresholds change (e.g. medical director decision of …)."]})
+    try:
+        params = EligibilityParams().with_overrides(values)
+    except ParamsInvalid as exc:
+        raise ValidationError({name: [message] for name, message in exc.errors.items()}) from None
+    last = selectors.eligibility_setting_current(actor.clinic_id)
+    setting = EligibilitySetting(clinic_id=actor.clinic_id, revision=last.revision + 1 if last else 1,
+                                 overrides=params.overrides(), reason=reason, created_by=actor,
+                                 created_at=clock.now())
+    setting.full_clean(validate_constraints=False)
+    setting.save()
+    audit_record(actor=actor, action=AuditAction.PROTOCOL_CONFIGURED, target=setting,
+                 data={"eligibility_params": setting.overrides, "revision": setting.revision})
+    return setting
 
 
 # --- consent ------------------------------------------------------------------------------------------------------

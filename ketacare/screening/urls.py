@@ -26,6 +26,7 @@ urlpatterns = [
     path("decisions/<int:decision_id>/sign/", views.decision_sign, name="decision-sign"),
     path("decisions/<int:decision_id>/cosign/", views.decision_cosign, name="decision-cosign"),
     path("consents/<int:consent_id>/withdraw/", views.consent_withdraw, name="consent-withdraw"),
+    path("eligibility-settings/", views.eligibility_settings, name="eligibility-settings"),
     path("consent-documents/", views.consent_documents, name="consent-documents"),
     path("consent-documents/new/", views.consent_document_create, name="consent-document-create"),
     path("consent-documents/<int:document_id>/", views.consent_document_detail, name="consent-document-detail"),

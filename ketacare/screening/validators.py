@@ -19,7 +19,3 @@ def validate_not_future_moment(value: dt.datetime) -> None:
     if value > clock.now() + CLOCK_TOLERANCE:
         raise ValidationError("This time is in the future.", code="future_time")
 
-
-def validate_no_markup(value: str) -> None:
-    if "<" in value or ">" in value:
-        raise ValidationError("Angle brackets (< >) are not allowed here.", code="markup")

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
-from ketacare.core.errors import Conflict
+from ketacare.core.errors import Conflict, NotFound
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed
 from ketacare.screening import forms as f
 from ketacare.screening import progress, selectors, services
 from ketacare.screening.domain.facts import InvalidFacts
-from ketacare.screening.domain.rules import RULESET_VERSION, Route, evaluate
+from ketacare.screening.domain.rules import PARAM_SPECS, RULESET_VERSION, Route, evaluate
 from ketacare.screening.domain.snapshot import facts_digest, result_to_dict
 from ketacare.screening.domain.units import FactError, bmi
 from ketacare.screening.models import Intake, Outcome
@@ -138,7 +138,7 @@ def _list_context(request, patient, step: str, form=None):
     if intake is not None:
         context["rows"] = list(getattr(intake, step).all())
         if step == "trials":
-            context["resistance"] = selectors.resistance_summary(intake, patient.clinic)
+            context["resistance"] = selectors.resistance_summary(intake)
     else:
         context["rows"] = []
     if step == "diagnoses":
@@ -172,8 +172,6 @@ def _list_add(request, patient_id: int, step: str):
 def _list_remove(request, patient_id: int, step: str, row_id: int):
     spec = LISTS[step]
     patient = _patient(request, patient_id)
-    from ketacare.core.errors import NotFound
-
     try:
         spec["remove"](actor=request.user, patient=patient, **{spec["id_arg"]: row_id})
     except NotFound:
@@ -286,7 +284,7 @@ def step_review(request, patient_id: int):
         return redirect("screening:step-decision", patient.pk)
     facts, questionnaires = services.current_facts(patient)
     previews, errors = [], []
-    params = selectors.eligibility_params(patient.clinic)
+    params = selectors.eligibility_params(patient.clinic_id)
     for route in Route:
         try:
             result = result_to_dict(evaluate(facts, route, params, clock.today()))
@@ -309,14 +307,15 @@ def _decision_cards(request, patient, forms_by_id=None):
     forms_by_id = forms_by_id or {}
     facts, _ = services.current_facts(patient)
     digest = facts_digest(facts)
+    params = selectors.eligibility_params(patient.clinic_id)
     cards = []
     latest = selectors.latest_decisions(patient)
     for route in Route:
         decision = latest.get(route.value)
         card = {"route": route.value, "label": selectors.route_label(route), "decision": decision}
         if decision is not None:
-            card["stale"] = not decision.is_signed and (decision.facts_digest != digest
-                                                        or decision.ruleset_version != RULESET_VERSION)
+            card["stale"] = not decision.is_signed and not selectors.decision_is_current(
+                decision, digest=digest, params=params)
             card["missing"] = progress.missing_with_steps(decision.missing_facts)
             card["can_sign"] = (not decision.is_signed and not card["stale"]
                                 and request.user.has_perm_to(Perm.PRESCRIBE))
@@ -524,6 +523,31 @@ def consent_document_publish(request, document_id: int):
     else:
         messages.success(request, "Published. This version can no longer change.")
     return redirect("screening:consent-document-detail", document.pk)
+
+
+# --- screening thresholds (clinic admin) ---------------------------------------------------------------------------
+
+
+@requires(Perm.CLINIC_CONFIGURE)
+def eligibility_settings(request):
+    current = selectors.eligibility_setting_current(request.user.clinic_id)
+    params = selectors.eligibility_params(request.user.clinic_id)
+    form = f.EligibilityParamsForm(request.POST or None, current=params)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.eligibility_params_configure(actor=request.user, reason=form.cleaned_data["reason"],
+                                                  **form.values())
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, "Screening thresholds saved as a new revision. Evaluations made before "
+                                      "must be evaluated again before they are signed.")
+            return redirect("screening:eligibility-settings")
+    fixed = [{"label": spec.label, "value": getattr(params, name), "source": spec.source}
+             for name, spec in PARAM_SPECS.items() if spec.fixed]
+    return render(request, "screening/eligibility_settings.html",
+                  {"form": form, "current": current, "fixed": fixed, "ruleset_version": RULESET_VERSION},
+                  status=422 if form.errors else 200)
 
 
 # --- chart card ---------------------------------------------------------------------------------------------------

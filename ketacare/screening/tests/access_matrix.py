@@ -19,6 +19,7 @@ PAGES = {
     "screening:decision-sign": ("post", PRESCRIBERS),
     "screening:decision-cosign": ("post", PRESCRIBERS),
     "screening:consent-withdraw": ("get", RECORDERS),
+    "screening:eligibility-settings": ("get", ADMINS),
     "screening:consent-documents": ("get", ADMINS),
     "screening:consent-document-create": ("get", ADMINS),
     "screening:consent-document-detail": ("get", ADMINS),

@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketacare.accounts.roles import Role
-from ketacare.screening import services
+from ketacare.screening import selectors, services
 from ketacare.screening.domain.rules import Route, evaluate
 from ketacare.screening.domain.snapshot import facts_to_dict, result_to_dict
 from ketacare.screening.models import EligibilityDecision, Intake, PatientConsent
+from ketacare.screening.schemas import HistoryFacts
 from ketacare.screening.tests.factories import ConsentDocumentFactory
 from ketacare.screening.tests.test_domain_rules import CLEAN, CONTRAINDICATIONS, PARAMS, TODAY
 from tests.factories import UserFactory
@@ -249,3 +250,7 @@ def test_consent_routes_of_another_clinic_are_404(client, foreign_patient, nurse
 
 def test_route_values_match_the_domain():
     assert {r.value for r in Route} == {"iv-ketamine", "esketamine"}
+
+
+def test_the_api_history_facts_are_the_intake_history_facts():
+    assert tuple(HistoryFacts.model_fields) == selectors.BOOL_FACT_FIELDS

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from ketacare.accounts.roles import Role
+from ketacare.screening import selectors
 from ketacare.screening.models import Diagnosis, EligibilityDecision, Intake, PatientConsent
 from ketacare.screening.selectors import route_clearance
 from ketacare.screening.tests.factories import ConsentDocumentFactory, record_baseline_questionnaires
@@ -269,3 +270,23 @@ def test_clinic_admin_drafts_and_publishes_a_consent_document(live_server, page,
     page.get_by_text("In use").wait_for()
     clean_screenshot(page, screenshot, "list")
     assert page.console_errors == []
+
+
+def test_clinic_admin_raises_the_minimum_age_with_a_reason(live_server, page, screenshot):
+    base = live_server.url
+    admin = UserFactory(username="admin", role=Role.CLINIC_ADMIN)
+    sign_in(page, base, "admin")
+    page.get_by_role("link", name="Screening thresholds").click()
+    page.get_by_text("In force: the cited defaults.").wait_for()
+    clean_screenshot(page, screenshot, "defaults")
+    page.get_by_label("Minimum age (years)").fill("16")
+    page.get_by_role("button", name="Save as a new revision").click()
+    page.get_by_text("Nothing was saved.").wait_for()
+    clean_screenshot(page, screenshot, "refused")
+    page.get_by_label("Minimum age (years)").fill("21")
+    page.get_by_label("Reason for the change").fill("Medical director decision, programme for adults 21+")
+    page.get_by_role("button", name="Save as a new revision").click()
+    page.get_by_text("Screening thresholds saved as a new revision.").wait_for()
+    clean_screenshot(page, screenshot, "saved")
+    assert selectors.eligibility_params(admin.clinic_id).min_age_years == 21
+    assert [e for e in page.console_errors if "422" not in e] == []  # the refused save answers 422

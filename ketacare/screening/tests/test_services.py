@@ -188,7 +188,7 @@ def test_trials_give_the_resistance_summary(patient, nurse):
     services.trial_add(actor=nurse, patient=patient, name="sertraline", kind="oral_antidepressant",
                        adequate=True, response="none", current_episode=True)
     services.trial_add(actor=nurse, patient=patient, name="CBT", kind="psychotherapy", response="partial")
-    summary = selectors.resistance_summary(Intake.objects.get(), patient.clinic)
+    summary = selectors.resistance_summary(Intake.objects.get())
     assert summary.adequate_failed_antidepressant_trials == 1 and summary.psychotherapy_trials == 1
     assert summary.is_trd is False
     with pytest.raises(ValidationError) as refused:
