@@ -9,6 +9,7 @@ from ketacare.treatment import choices as c
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS, Protocol, WeightBasedDoseRule
 from ketacare.treatment.domain.vitals import Thresholds
 from ketacare.treatment.models import DosingSession, RemsSetting
+from ketacare.treatment.services import VITALS_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -133,11 +134,8 @@ class VitalsForm(forms.Form):
     taken_at = forms.DateTimeField(label="Taken at", required=False, widget=DATETIME,
                                    help_text="Leave empty for now.")
 
-    MEASURES = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_bpm", "spo2_pct", "resp_rate_per_min", "moaas",
-                "cadss_total")
-
     def values(self) -> dict:
-        return {k: self.cleaned_data.get(k) for k in self.MEASURES}
+        return {k: self.cleaned_data.get(k) for k in VITALS_FIELDS}
 
 
 class SideEffectsForm(forms.Form):

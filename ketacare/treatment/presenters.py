@@ -3,6 +3,8 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from ketacare.core import clock
 from ketacare.treatment import choices as c
 from ketacare.treatment import links
@@ -160,16 +162,10 @@ def refusal_lines(refusals, session: DosingSession, protocol: Protocol, now: dt.
         elif r.code == "discharge.observation_minimum" and session.first_dose_at is not None:
             obs = observation(session, protocol, now)
             lines.append(f"observation minimum of {protocol.observation_minimum_minutes} min from the first dose: "
-                         f"{obs.remaining_text} left (not before {obs.ends_at.astimezone(_tz()):%H:%M})")
+                         f"{obs.remaining_text} left (not before {timezone.localtime(obs.ends_at):%H:%M})")
         else:
             lines.append(r.reason)
     return lines
-
-
-def _tz():
-    from django.utils import timezone
-
-    return timezone.get_current_timezone()
 
 
 def session_page(session: DosingSession, *, user, now: dt.datetime | None = None) -> dict:
@@ -223,7 +219,7 @@ def session_page(session: DosingSession, *, user, now: dt.datetime | None = None
         "addenda": list(session.addenda.select_related("by")),
         "discharge_labels": [(k, c.DISCHARGE_CRITERIA_LABELS.get(k, k), k in session.discharge_criteria)
                              for k in protocol.discharge_criteria],
-        "rems_form": getattr(session, "rems_form", None) if hasattr(session, "rems_form") else None,
+        "rems_form": getattr(session, "rems_form", None),
         "rems_enrolled": sel.rems_enrolled(session.patient),
         "now": now,
     }
@@ -251,8 +247,7 @@ def board(*, user, day: dt.date, now: dt.datetime | None = None) -> list[dict]:
             (a.source_type == links.SOURCE_VITALS and a.source_id in reading_ids)
             or (a.source_type == links.SOURCE_SESSION and a.source_id == s.pk)
             or a.source_type not in (links.SOURCE_VITALS, links.SOURCE_SESSION))]
-        alerts.sort(key=lambda a: (["emergency", "high", "moderate", "low", "prompt"].index(a.severity)
-                                   if a.severity in ("emergency", "high", "moderate", "low", "prompt") else 9))
+        alerts.sort(key=lambda a: a.severity_rank)
         last = readings[-1] if readings else None
         rows.append({
             "session": s, "protocol": protocol, "state": SessionState(s.state),

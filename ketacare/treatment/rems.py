@@ -11,12 +11,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from ketacare.core import clock
 from ketacare.treatment import choices as c
 from ketacare.treatment.domain.rems import (
     PMF_FIELDS,
     BloodPressure,
     PmfDraft,
     PmfStatus,
+    RemsSettings,
     SessionSnapshot,
     pmf_from_snapshot,
     pmf_status,
@@ -33,7 +35,9 @@ from ketacare.treatment.selectors import (
 
 # Versioned form templates: a new paper/online form version is a new entry, old forms keep theirs.
 PMF_TEMPLATES = {"2021-11": "treatment/rems/pmf_2021_11.html"}
-BP_40_MIN_WINDOW = dt.timedelta(minutes=10)  # a reading within 40 ± 10 min counts as "40 min post-administration"
+# The PMF's "40 min post-administration" BP (esketamine-and-rems.md §6, §8.3: re-measure at ≈ 40 min, ≈ Cmax). Which
+# readings count as "≈ 40 min" is not in the sources: ± 10 min is a [U] placeholder.
+BP_40_MIN_WINDOW = dt.timedelta(minutes=10)
 
 FIELD_LABELS = {
     "patient_first_name": "Patient first name", "patient_middle_initial": "Middle initial",
@@ -97,7 +101,7 @@ def session_snapshot(session: DosingSession) -> SessionSnapshot:
 
     earlier_dosed = DosingSession.objects.filter(
         patient=patient, clinic_id=session.clinic_id, course__route=c.Route.INTRANASAL,
-        first_dose_at__isnull=False, first_dose_at__lt=first or timezone.now()).exclude(pk=session.pk).exists()
+        first_dose_at__isnull=False, first_dose_at__lt=first or clock.now()).exclude(pk=session.pk).exists()
     hcp = session.discharged_by
     rems_row = rems_setting_current(session.clinic_id)
     local_day = timezone.localdate(first) if first else session.planned_on
@@ -149,8 +153,10 @@ def form_draft(form: PatientMonitoringForm) -> PmfDraft:
     return pmf_from_snapshot(session_snapshot(form.session), settings)
 
 
-def form_status(form: PatientMonitoringForm, today: dt.date) -> PmfStatus:
-    settings, _ = rems_settings(form.clinic_id)
+def form_status(form: PatientMonitoringForm, today: dt.date, settings: RemsSettings | None = None) -> PmfStatus:
+    """`settings`: the clinic's REMS settings when the caller already holds them (a list of forms)."""
+    if settings is None:
+        settings, _ = rems_settings(form.clinic_id)
     # The due date was fixed when the form was created; a later configuration change does not move it.
     settings = dataclasses.replace(settings, pmf_due_days=(form.due_on - form.session_on).days)
     return pmf_status(form.session_on, form.submitted_at, today, settings)

@@ -13,10 +13,11 @@ from ketacare.treatment import choices as c
 from ketacare.treatment import links
 from ketacare.treatment.domain.dosing import DoseCheck, DoseIssue, DoseOverride
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS, Protocol, overrides_from_json
-from ketacare.treatment.domain.rems import RemsSettings
+from ketacare.treatment.domain.rems import EXEMPT_SETTING_TYPES, RemsSettings, pmf_required
 from ketacare.treatment.domain.states import PregnancyCheck, SessionFacts
 from ketacare.treatment.domain.vitals import VitalsReading as DomainReading
 from ketacare.treatment.models import (
+    AdverseEvent,
     Course,
     DoseOrder,
     DosingSession,
@@ -107,7 +108,8 @@ def rems_settings(clinic_id: int) -> tuple[RemsSettings, str]:
 def session_protocol(session: DosingSession) -> Protocol:
     """The protocol a session runs on: pinned at check-in, otherwise the clinic's revision in force now.
 
-    The REMS flags of the protocol are also switched off when the clinic's REMS configuration says so (§8.4).
+    The REMS flags of the protocol are also switched off when the clinic's REMS configuration says so (§8.4) or
+    the clinic is an inpatient setting or ED (§8.2).
     """
     if session.protocol_pinned:
         protocol = protocol_from_setting(session.course.protocol_ref, session.protocol_setting)
@@ -115,12 +117,11 @@ def session_protocol(session: DosingSession) -> Protocol:
         protocol, _ = protocol_in_force(session.clinic_id, session.course.protocol_ref)
     if protocol.rems_enrollment_required or protocol.rems_pmf_required:
         rems, setting_type = rems_settings(session.clinic_id)
-        outpatient = setting_type == c.SettingType.OUTPATIENT
         protocol = dataclasses.replace(
             protocol,
             rems_enrollment_required=protocol.rems_enrollment_required and rems.patient_enrollment_required
-            and outpatient,
-            rems_pmf_required=protocol.rems_pmf_required and rems.pmf_required and outpatient)
+            and setting_type not in EXEMPT_SETTING_TYPES,
+            rems_pmf_required=protocol.rems_pmf_required and pmf_required(setting_type, rems))
     return protocol
 
 
@@ -172,6 +173,15 @@ def session_get_for(*, user, session_id: int) -> DosingSession:
     try:
         return _sessions_visible_to(user).select_related("course", "patient", "protocol_setting").get(pk=session_id)
     except DosingSession.DoesNotExist:
+        raise SessionNotFound() from None
+
+
+def adverse_event_get_for(*, user, event_id: int) -> AdverseEvent:
+    """The event with its session; raises SessionNotFound whether the event is absent or another clinic's."""
+    try:
+        return (AdverseEvent.objects.filter(session__in=_sessions_visible_to(user))
+                .select_related("session__course", "session__patient", "session__protocol_setting").get(pk=event_id))
+    except AdverseEvent.DoesNotExist:
         raise SessionNotFound() from None
 
 

@@ -27,7 +27,6 @@ from ketacare.treatment.domain.dosing import DoseRefused
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS
 from ketacare.treatment.domain.rems import PmfStatus, PmfTask, sort_by_deadline
 from ketacare.treatment.domain.states import TransitionRefused
-from ketacare.treatment.models import AdverseEvent
 from ketacare.treatment.rems import PMF_TEMPLATES, form_draft, form_sections, form_status
 
 PMF_STATUS_LABELS = {PmfStatus.PENDING: "Pending", PmfStatus.DUE_SOON: "Due soon", PmfStatus.OVERDUE: "Overdue",
@@ -199,6 +198,20 @@ def _back(session, anchor: str = ""):
     return redirect(reverse("treatment:session-detail", args=[session.pk]) + (f"#{anchor}" if anchor else ""))
 
 
+def _session_form_post(request, session, form, *, context_name: str, anchor: str, record):
+    """The session page's plain forms: valid input goes to `record(cleaned_data)` (a service call), and a
+    ValidationError from the service lands on the form. Saved: back to the page at `anchor`; otherwise the page
+    again with this form and its errors (422)."""
+    if form.is_valid():
+        try:
+            record(form.cleaned_data)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            return _back(session, anchor)
+    return _session_page(request, session, status=422, **{context_name: form})
+
+
 @requires(Perm.CLINICAL_VIEW)
 def session_detail(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
@@ -233,18 +246,12 @@ def session_transition(request, session_id: int):
 @requires(Perm.CLINICAL_RECORD)
 def session_predose(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    protocol = sel.session_protocol(session)
+    # The form fills its own copy of the session: refused input must not show on the page as if it were recorded.
     form = f.PredoseForm(request.POST, instance=sel.session_get_for(user=request.user, session_id=session_id),
-                         protocol=protocol, can_decide_bp=request.user.has_perm_to(Perm.PRESCRIBE))
-    if form.is_valid():
-        try:
-            services.predose_record(actor=request.user, session=session,
-                                    **{k: form.cleaned_data[k] for k in form.fields})
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "pre-dose")
-    return _session_page(request, session, status=422, predose_form=form)
+                         protocol=sel.session_protocol(session), can_decide_bp=request.user.has_perm_to(Perm.PRESCRIBE))
+    return _session_form_post(request, session, form, context_name="predose_form", anchor="pre-dose",
+                              record=lambda data: services.predose_record(
+                                  actor=request.user, session=session, **{k: data[k] for k in form.fields}))
 
 
 @require_POST
@@ -272,34 +279,25 @@ def dose_order_create(request, session_id: int):
 @requires(Perm.DOSE_ADMINISTER)
 def dose_administer(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.AdministrationForm(request.POST)
-    if form.is_valid():
-        try:
-            row = services.dose_administer(actor=request.user, session=session,
-                                           lot_number=form.cleaned_data["lot_number"],
-                                           given_at=form.cleaned_data["given_at"])
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            for warning in row.warnings:
-                messages.warning(request, warning)
-            return _back(session, "dose")
-    return _session_page(request, session, status=422, administration_form=form)
+
+    def record(data):
+        row = services.dose_administer(actor=request.user, session=session, lot_number=data["lot_number"],
+                                       given_at=data["given_at"])
+        for warning in row.warnings:
+            messages.warning(request, warning)
+
+    return _session_form_post(request, session, f.AdministrationForm(request.POST),
+                              context_name="administration_form", anchor="dose", record=record)
 
 
 @require_POST
 @requires(Perm.DOSE_ADMINISTER)
 def infusion_end(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.InfusionEndForm(request.POST)
-    if form.is_valid():
-        try:
-            services.infusion_end(actor=request.user, session=session, ended_at=form.cleaned_data["ended_at"])
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "dose")
-    return _session_page(request, session, status=422, infusion_end_form=form)
+    return _session_form_post(request, session, f.InfusionEndForm(request.POST),
+                              context_name="infusion_end_form", anchor="dose",
+                              record=lambda data: services.infusion_end(actor=request.user, session=session,
+                                                                        ended_at=data["ended_at"]))
 
 
 @require_POST
@@ -332,49 +330,30 @@ def vitals_create(request, session_id: int):
 @requires(Perm.CLINICAL_RECORD)
 def side_effects_create(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.SideEffectsForm(request.POST)
-    if form.is_valid():
-        try:
-            services.side_effects_record(actor=request.user, session=session, **form.cleaned_data)
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "side-effects")
-    return _session_page(request, session, status=422, side_effects_form=form)
+    return _session_form_post(request, session, f.SideEffectsForm(request.POST),
+                              context_name="side_effects_form", anchor="side-effects",
+                              record=lambda data: services.side_effects_record(actor=request.user, session=session,
+                                                                               **data))
 
 
 @require_POST
 @requires(Perm.CLINICAL_RECORD)
 def adverse_event_create(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.AdverseEventForm(request.POST)
-    if form.is_valid():
-        try:
-            services.adverse_event_record(actor=request.user, session=session, **form.cleaned_data)
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "side-effects")
-    return _session_page(request, session, status=422, adverse_event_form=form)
+    return _session_form_post(request, session, f.AdverseEventForm(request.POST),
+                              context_name="adverse_event_form", anchor="side-effects",
+                              record=lambda data: services.adverse_event_record(actor=request.user, session=session,
+                                                                                **data))
 
 
 @require_POST
 @requires(Perm.CLINICAL_RECORD)
 def adverse_event_resolve(request, event_id: int):
-    try:
-        event = AdverseEvent.objects.select_related("session").get(pk=event_id, clinic_id=request.user.clinic_id)
-    except AdverseEvent.DoesNotExist:
-        raise sel.SessionNotFound() from None
-    session = sel.session_get_for(user=request.user, session_id=event.session_id)
-    form = f.AdverseEventResolveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.adverse_event_resolve(actor=request.user, event=event, **form.cleaned_data)
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "side-effects")
-    return _session_page(request, session, status=422, resolve_errors=form.errors)
+    event = sel.adverse_event_get_for(user=request.user, event_id=event_id)
+    return _session_form_post(request, event.session, f.AdverseEventResolveForm(request.POST),
+                              context_name="resolve_form", anchor="side-effects",
+                              record=lambda data: services.adverse_event_resolve(actor=request.user, event=event,
+                                                                                 **data))
 
 
 @require_POST
@@ -382,16 +361,10 @@ def adverse_event_resolve(request, event_id: int):
 def discharge_criteria(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
     form = f.DischargeForm(request.POST, protocol=sel.session_protocol(session))
-    if form.is_valid():
-        try:
-            services.discharge_criteria_record(actor=request.user, session=session,
-                                               criteria=form.cleaned_data["criteria"],
-                                               ready_to_leave_minutes=form.cleaned_data.get("ready_to_leave_minutes"))
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "discharge")
-    return _session_page(request, session, status=422, discharge_form=form)
+    return _session_form_post(request, session, form, context_name="discharge_form", anchor="discharge",
+                              record=lambda data: services.discharge_criteria_record(
+                                  actor=request.user, session=session, criteria=data["criteria"],
+                                  ready_to_leave_minutes=data.get("ready_to_leave_minutes")))
 
 
 @require_POST
@@ -399,65 +372,40 @@ def discharge_criteria(request, session_id: int):
 def session_note(request, session_id: int):
     """Save the note, or save and sign it (then the session is locked)."""
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            if request.POST.get("sign"):
-                services.session_sign(actor=request.user, session=session, text=form.cleaned_data["note"])
-            else:
-                services.session_note_save(actor=request.user, session=session, text=form.cleaned_data["note"])
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "note")
-    return _session_page(request, session, status=422, note_form=form)
+    save = services.session_sign if request.POST.get("sign") else services.session_note_save
+    return _session_form_post(request, session, f.NoteForm(request.POST), context_name="note_form", anchor="note",
+                              record=lambda data: save(actor=request.user, session=session, text=data["note"]))
 
 
 @require_POST
 @requires(Perm.CLINICAL_RECORD)
 def addendum_create(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.AddendumForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_addendum_add(actor=request.user, session=session, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "note")
-    return _session_page(request, session, status=422, addendum_form=form)
+    return _session_form_post(request, session, f.AddendumForm(request.POST), context_name="addendum_form",
+                              anchor="note",
+                              record=lambda data: services.session_addendum_add(actor=request.user, session=session,
+                                                                                text=data["text"]))
 
 
 @require_POST
 @requires(Perm.ALERT_ACKNOWLEDGE)
 def alert_acknowledge(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.AcknowledgeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_alert_acknowledge(actor=request.user, session=session,
-                                               alert_id=form.cleaned_data["alert_id"],
-                                               action=form.cleaned_data["action"])
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "alerts")
-    return _session_page(request, session, status=422, ack_form=form)
+    return _session_form_post(request, session, f.AcknowledgeForm(request.POST), context_name="ack_form",
+                              anchor="alerts",
+                              record=lambda data: services.session_alert_acknowledge(
+                                  actor=request.user, session=session, alert_id=data["alert_id"],
+                                  action=data["action"]))
 
 
 @require_POST
 @requires(Perm.CLINICAL_RECORD)
 def rems_enrollment_create(request, session_id: int):
     session = sel.session_get_for(user=request.user, session_id=session_id)
-    form = f.RemsEnrollmentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.rems_enrollment_record(actor=request.user, patient=session.patient, **form.cleaned_data)
-        except ValidationError as exc:
-            _attach(form, exc)
-        else:
-            return _back(session, "pre-dose")
-    return _session_page(request, session, status=422, enrollment_form=form)
+    return _session_form_post(request, session, f.RemsEnrollmentForm(request.POST), context_name="enrollment_form",
+                              anchor="pre-dose",
+                              record=lambda data: services.rems_enrollment_record(
+                                  actor=request.user, patient=session.patient, **data))
 
 
 @requires(Perm.CLINICAL_RECORD)
@@ -476,9 +424,9 @@ def session_measure(request, session_id: int):
         raise sel.ProtocolNotFound("This protocol asks for no questionnaire.")
     instrument = instrument_get(key, session.clinic)
     offsets = sorted({q.offset_hours for q in protocol.questionnaires if q.instrument == key and not q.pre_dose})
-    offset_form = f.MeasureOffsetForm(request.POST or None, initial={
-        "offset_hours": int(request.GET.get("offset") or 0) if (request.GET.get("offset") or "0").isdigit()
-        else 0})
+    offset = request.GET.get("offset", "")
+    offset_form = f.MeasureOffsetForm(request.POST or None,
+                                      initial={"offset_hours": int(offset) if offset.isdigit() else 0})
     form = ResponseForm(request.POST or None, instrument=instrument,
                         initial={"answered_at": default_answered_at(), "mode": "self_report"})
     if request.method == "POST" and form.is_valid() and offset_form.is_valid():
@@ -535,7 +483,7 @@ def rems_board(request):
     status_filter = request.GET.get("status", "")
     rows = []
     for form in ordered:
-        status = form_status(form, today)
+        status = form_status(form, today, settings)
         if status_filter and status.value != status_filter:
             continue
         days_left = (form.due_on - today).days
@@ -546,16 +494,20 @@ def rems_board(request):
                                                           "today": today})
 
 
+def _rems_form_page(request, form, *, submit_form, problem=None, status=200):
+    draft = form_draft(form)
+    pmf_status = form_status(form, clock.today())
+    return render(request, "treatment/rems_form.html", {
+        "rems_form": form, "session": form.session, "draft": draft, "sections": form_sections(draft),
+        "status": pmf_status, "status_label": PMF_STATUS_LABELS[pmf_status], "submit_form": submit_form,
+        "problem": problem, "can_record": request.user.has_perm_to(Perm.CLINICAL_RECORD)}, status=status)
+
+
 @requires(Perm.CLINICAL_VIEW)
 def rems_form_detail(request, form_id: int):
     form = sel.rems_form_get_for(user=request.user, form_id=form_id)
-    draft = form_draft(form)
     services.session_viewed(actor=request.user, session=form.session, via="rems_form")
-    return render(request, "treatment/rems_form.html", {
-        "rems_form": form, "session": form.session, "draft": draft, "sections": form_sections(draft),
-        "status": (status := form_status(form, clock.today())), "status_label": PMF_STATUS_LABELS[status],
-        "submit_form": f.PmfSubmitForm(),
-        "can_record": request.user.has_perm_to(Perm.CLINICAL_RECORD)})
+    return _rems_form_page(request, form, submit_form=f.PmfSubmitForm())
 
 
 @requires(Perm.CLINICAL_VIEW)
@@ -570,8 +522,10 @@ def rems_form_pdf(request, form_id: int):
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     services.pmf_exported(actor=request.user, form=form)
     response = HttpResponse(pdf, content_type="application/pdf")
-    # The file name carries the form's id only: no patient data in headers or logs.
+    # The file name carries the form's id only: no patient data in headers or logs. The form is full of patient
+    # data: no browser or proxy may keep a copy.
     response["Content-Disposition"] = f'inline; filename="rems-pmf-{form.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -589,12 +543,7 @@ def rems_form_submit(request, form_id: int):
         else:
             messages.success(request, "Patient Monitoring Form marked as submitted.")
             return redirect("treatment:rems-form", form_id=form.pk)
-    draft = form_draft(form)
-    return render(request, "treatment/rems_form.html", {
-        "rems_form": form, "session": form.session, "draft": draft, "sections": form_sections(draft),
-        "status": (status := form_status(form, clock.today())), "status_label": PMF_STATUS_LABELS[status],
-        "submit_form": submit_form, "problem": problem,
-        "can_record": True}, status=409 if problem else 422)
+    return _rems_form_page(request, form, submit_form=submit_form, problem=problem, status=409 if problem else 422)
 
 
 # ---- Clinic configuration --------------------------------------------------------------------------------------

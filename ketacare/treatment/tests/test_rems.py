@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent
@@ -180,3 +182,29 @@ def test_rems_configuration_is_versioned_and_validated():
     with pytest.raises(Exception, match="template"):
         services.rems_configure(actor=admin, reason="x", pmf_template="1999-01")
     assert BASELINE  # keep the import used
+
+
+def test_the_pdf_of_the_form_is_never_cached(client, team):
+    nurse, prescriber = team
+    with time_machine.travel(T0, tick=False) as traveller:
+        form = complete_session(nurse, prescriber, traveller).rems_form
+    client.force_login(nurse)
+    assert client.get(f"/treatment/rems/forms/{form.pk}/pdf/")["Cache-Control"] == "no-store"
+
+
+def test_rems_board_queries_do_not_grow_with_forms(client, team, django_assert_num_queries):
+    nurse, prescriber = team
+    with time_machine.travel(T0, tick=False) as traveller:
+        complete_session(nurse, prescriber, traveller)
+        client.force_login(nurse)
+        client.get("/treatment/rems/")
+        with CaptureQueriesContext(connection) as one_form:
+            client.get("/treatment/rems/")
+        queries_for_one = len(one_form.captured_queries)  # read now: each request resets the log
+        for day in (1, 2):
+            traveller.move_to(T0 + dt.timedelta(days=day))
+            complete_session(nurse, prescriber, traveller)
+        client.force_login(nurse)  # a fresh sign-in: days have passed
+        client.get("/treatment/rems/")
+        with django_assert_num_queries(queries_for_one):
+            client.get("/treatment/rems/")

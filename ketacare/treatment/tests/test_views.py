@@ -124,6 +124,30 @@ def test_vitals_form_errors_keep_nothing(client, team, session):
     assert not VitalsReading.objects.exists()
 
 
+def test_a_refused_adverse_event_resolution_shows_why(client, team, session):
+    nurse, _ = team
+    services.session_transition(actor=nurse, session=session, to="checked_in")
+    # Onset typed a minute ahead (within the clock tolerance): "resolved now" would be before it.
+    event = services.adverse_event_record(actor=nurse, session=session, description="nausea", severity="mild",
+                                          onset_at=T0 + dt.timedelta(minutes=1))
+    client.force_login(nurse)
+    response = client.post(f"/treatment/adverse-events/{event.pk}/resolve/", {"action_taken": "antiemetic"})
+    assert response.status_code == 422 and "Resolution cannot be before onset." in response.content.decode()
+    event.refresh_from_db()
+    assert event.resolved_at is None
+
+
+def test_another_clinic_cannot_resolve_an_adverse_event(client, team, session):
+    nurse, _ = team
+    services.session_transition(actor=nurse, session=session, to="checked_in")
+    event = services.adverse_event_record(actor=nurse, session=session, description="nausea", severity="mild",
+                                          onset_at=T0)
+    client.force_login(UserFactory(role=Role.NURSE, clinic=ClinicFactory()))
+    assert client.post(f"/treatment/adverse-events/{event.pk}/resolve/", {"action_taken": "x"}).status_code == 404
+    event.refresh_from_db()
+    assert event.resolved_at is None
+
+
 def test_therapist_sees_but_cannot_order_a_dose(client, team, session):
     therapist = UserFactory(role=Role.THERAPIST, clinic=session.clinic)
     client.force_login(therapist)
