@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM then refuses to run unless told (tests only).
+# Playwright's sync API runs an event loop in the test thread; Django's ORM then refuses to run unless told (tests
+# only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -69,6 +69,29 @@ def test_idle_session_expires_after_the_configured_minutes(client, settings):
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+def test_idle_session_never_outlives_the_limit_after_the_last_activity(client, settings):
+    user = UserFactory()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
+        assert client.get("/").status_code == 200  # the last activity
+    limit = dt.timedelta(minutes=settings.IDLE_TIMEOUT_MINUTES)
+    with time_machine.travel(start + dt.timedelta(seconds=31) + limit, tick=False):
+        assert client.get("/").status_code == 302
+
+
+def test_a_one_minute_idle_limit_keeps_an_active_user_signed_in(client, settings):
+    settings.SESSION_COOKIE_AGE = 60  # the shortest limit KETACARE_IDLE_TIMEOUT_MINUTES allows
+    user = UserFactory()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    for seconds in range(40, 400, 40):  # a page every 40 seconds keeps the user signed in
+        with time_machine.travel(start + dt.timedelta(seconds=seconds), tick=False):
+            assert client.get("/").status_code == 200
+
+
 def test_default_idle_timeout_is_fifteen_minutes():
     from ketacare.config import settings as project
 

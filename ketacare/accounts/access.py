@@ -1,7 +1,7 @@
 """Enforcement of roles/permissions for pages and API operations.
 
 Every view declares the permission it needs with `@requires(Perm.X)` or is explicitly public with `@public`;
-`PermissionMiddleware` refuses any view that declares neither (fail closed).
+`accounts.middleware.LoginRequiredMiddleware` refuses any page that declares neither (fail closed).
 """
 
 import functools

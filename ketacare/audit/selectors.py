@@ -1,6 +1,6 @@
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ketacare.accounts.roles import Perm
@@ -13,8 +13,6 @@ def audit_events_for(*, user, username: str = "", action: str = "", patient_id: 
     (sign-in attempts with an unknown username)."""
     if not user.has_perm_to(Perm.AUDIT_VIEW):
         return AuditEvent.objects.none()
-    from django.db.models import Q
-
     events = AuditEvent.objects.filter(Q(clinic_id=user.clinic_id) | Q(clinic__isnull=True, patient_id__isnull=True))
     if username:
         events = events.filter(actor_username__iexact=username)

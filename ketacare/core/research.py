@@ -6,7 +6,6 @@ Small cells (< 11) suppressed per the convention in shared/domain/privacy.md §2
 
 from collections import Counter
 
-from django.db import transaction
 from django.shortcuts import render
 
 from ketacare.accounts.access import requires
@@ -54,7 +53,6 @@ def research(request):
         rows.append({"band": band, "cells": shown, "total": total})
     total = "hidden" if any(r["total"] == "hidden" or _hidden(r["total"]) for r in rows) else suppress(
         sum(cells.values()))
-    with transaction.atomic():
-        audit_record(actor=request.user, action=AuditAction.RESEARCH_VIEWED, data={"report": "cohort_by_age_sex"})
+    audit_record(actor=request.user, action=AuditAction.RESEARCH_VIEWED, data={"report": "cohort_by_age_sex"})
     return render(request, "research.html", {"rows": rows, "sexes": list(Sex), "total": total,
                                              "min_cell": MIN_CELL})

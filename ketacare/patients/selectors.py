@@ -1,5 +1,7 @@
 """The one way in to patient rows: always scoped to the asking user's clinic and role."""
 
+import datetime as dt
+
 from django.db.models import Q, QuerySet
 
 from ketacare.core.errors import NotFound
@@ -24,16 +26,17 @@ def patients_search_for(*, user, query: str = "") -> QuerySet[Patient]:
     """Search by name (any word, any order), MRN, or date of birth (YYYY-MM-DD)."""
     patients = Patient.objects.visible_to(user)
     for word in query.split()[:5]:
-        condition = (Q(given_name__icontains=word) | Q(family_name__icontains=word) | Q(mrn__iexact=word))
-        if len(word) == 10 and word[4] == "-" and word[7] == "-":
-            condition |= Q(date_of_birth=word) if _is_date(word) else Q()
+        condition = Q(given_name__icontains=word) | Q(family_name__icontains=word) | Q(mrn__iexact=word)
+        if _is_date(word):
+            condition |= Q(date_of_birth=word)
         patients = patients.filter(condition)
     return patients
 
 
 def _is_date(text: str) -> bool:
-    import datetime as dt
-
+    """YYYY-MM-DD only (fromisoformat alone would also take 20240131 or 2024-W05-3)."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return False
     try:
         dt.date.fromisoformat(text)
     except ValueError:

@@ -47,7 +47,7 @@ def patient_create(request):
         except ValidationError as exc:
             _attach(form, exc)
         except IntegrityError:
-            form.add_error("mrn", "Another patient in this clinic already has this MRN.")
+            form.add_error("mrn", services.MRN_TAKEN)  # a concurrent registration took it after the check
         else:
             return redirect("patients:detail", patient_id=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": None},
@@ -57,18 +57,18 @@ def patient_create(request):
 @requires(Perm.PATIENT_EDIT)
 def patient_edit(request, patient_id: int):
     patient = selectors.patient_get_for(user=request.user, patient_id=patient_id)
-    form = PatientForm(request.POST or None, instance=patient) if request.method == "POST" else PatientForm(
-        instance=patient)
+    form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(actor=request.user, patient=patient, **form.cleaned_data)
         except ValidationError as exc:
             _attach(form, exc)
         except IntegrityError:
-            form.add_error("mrn", "Another patient in this clinic already has this MRN.")
+            form.add_error("mrn", services.MRN_TAKEN)  # a concurrent registration took it after the check
         else:
             return redirect("patients:detail", patient_id=patient.pk)
-    patient.refresh_from_db()
+    if form.is_bound:
+        patient.refresh_from_db()  # validation copied the refused input onto it; the breadcrumb shows the stored name
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient},
                   status=422 if form.errors else 200)
 
