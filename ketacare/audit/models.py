@@ -1,11 +1,13 @@
 """The audit trail: append-only, one row per read or write of patient data and per security event.
 
 HIPAA 164.312(b) audit controls (shared/domain/privacy.md §1). The application refuses updates and deletes here;
-on PostgreSQL a trigger (migration 0002) makes the database refuse them too.
+on PostgreSQL the database refuses them too (`ketacare.core.append_only`).
 """
 
 from django.conf import settings
 from django.db import models
+
+from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 
 
 class AuditAction(models.TextChoices):
@@ -72,19 +74,11 @@ class AuditAction(models.TextChoices):
     LETTER_SENT = "letter_sent"
 
 
-class AuditImmutable(Exception):
-    """Audit events are never changed or removed."""
+# One exception for every append-only record (kept under its old name for callers).
+AuditImmutable = ImmutableRecord
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AuditImmutable("audit events cannot be updated")
-
-    def delete(self):
-        raise AuditImmutable("audit events cannot be deleted")
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """Who (user, role, clinic) did what (action) to which record, when, from where (request id, IP)."""
 
     at = models.DateTimeField(db_index=True)
@@ -92,7 +86,9 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=20, blank=True)
     clinic = models.ForeignKey("core.Clinic", null=True, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=32, choices=AuditAction.choices, db_index=True)
+    # Validated against AuditAction when written (audit_record); no `choices=` here, so that adding an action needs
+    # no migration.
+    action = models.CharField(max_length=32, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     patient_id = models.BigIntegerField(null=True, db_index=True)
@@ -100,19 +96,16 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True)
     data = models.JSONField(default=dict, blank=True)
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["clinic", "-at"])]
 
+    @property
+    def action_label(self) -> str:
+        try:
+            return AuditAction(self.action).label
+        except ValueError:
+            return self.action
+
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or '-'} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AuditImmutable("audit events cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditImmutable("audit events cannot be deleted")

@@ -19,6 +19,7 @@ def audit_record(
     username: str = "",
 ) -> AuditEvent:
     """Append one audit event; request id and IP come from the request being served (if any)."""
+    action = AuditAction(action)  # an unknown action is a programming error: ValueError
     meta = context.current()
     is_user = actor is not None and getattr(actor, "pk", None) is not None
     event = AuditEvent(
