@@ -72,7 +72,7 @@ def long_patient(clinic: Clinic, user: User) -> Patient:
     if patient is None:
         from django.db import transaction
 
-        from ketacare.outcomes.synth import UTC, AnswerBank, BulkWriter, Generator, _clinic_ctx
+        from ketacare.seed.synth import UTC, AnswerBank, BulkWriter, Generator, _clinic_ctx
 
         writer = BulkWriter()
         gen = Generator(writer=writer, bank=AnswerBank(), today=dt.date.today(), seed=150)

@@ -14,9 +14,9 @@ from django.db import OperationalError
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
-from ketacare.core.demo import DEMO_PATIENTS
 from ketacare.core.models import Clinic
 from ketacare.patients.models import Patient
+from ketacare.seed.demo import DEMO_PATIENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

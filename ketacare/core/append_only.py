@@ -74,10 +74,6 @@ class AppendOnlyModel(models.Model):
         # queryset's refusals; ours reads the same rows. Subclasses' own Meta inherit this through the parent.
         base_manager_name = "objects"
 
-    def _append_only_columns(self) -> dict[str, str]:
-        """attname -> field name for the concrete columns, but the primary key."""
-        return {f.attname: f.name for f in self._meta.concrete_fields if not f.primary_key}
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._state.adding or self.pk is None:
             super().save(*args, **kwargs)
@@ -106,6 +102,10 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord(f"{self._meta.verbose_name} {self.pk} cannot be deleted")
+
+    def _append_only_columns(self) -> dict[str, str]:
+        """attname -> field name for the concrete columns, but the primary key."""
+        return {f.attname: f.name for f in self._meta.concrete_fields if not f.primary_key}
 
 
 def append_only_models() -> list[type[AppendOnlyModel]]:

@@ -8,11 +8,9 @@ class OutcomesConfig(AppConfig):
     def ready(self) -> None:
         from ketacare.accounts.navigation import NavItem, register
         from ketacare.accounts.roles import Perm
-        from ketacare.core import demo_registry
         from ketacare.core.home import HomeCard
         from ketacare.core.home import register as register_card
         from ketacare.core.panels import ChartPanel, register_panel
-        from ketacare.outcomes.demo import seed_outcomes
         from ketacare.outcomes.panels import panel_context
 
         register_panel(ChartPanel(key="outcomes", title="Outcomes", template="outcomes/panel.html",
@@ -28,4 +26,3 @@ class OutcomesConfig(AppConfig):
                                Perm.RESEARCH_VIEW, 55))
         register_card(HomeCard("Outcome definitions", "What counts as response, remission and relapse in your clinic.",
                                "outcomes:settings", "Review definitions", Perm.CLINIC_CONFIGURE, 85))
-        demo_registry.register(90, seed_outcomes)

@@ -8,13 +8,10 @@ class ScreeningConfig(AppConfig):
     def ready(self) -> None:
         from ketacare.accounts.navigation import NavItem, register
         from ketacare.accounts.roles import Perm
-        from ketacare.core import demo_registry
         from ketacare.core.panels import ChartPanel, register_panel
-        from ketacare.screening.demo import seed_screening
         from ketacare.screening.views import eligibility_panel
 
         register_panel(ChartPanel(key="eligibility", title="Eligibility", template="screening/panel_eligibility.html",
                                   perm=Perm.CLINICAL_VIEW, order=20, context=eligibility_panel))
         register(NavItem("Consent documents", "screening:consent-documents", Perm.CLINIC_CONFIGURE))
         register(NavItem("Screening thresholds", "screening:eligibility-settings", Perm.CLINIC_CONFIGURE))
-        demo_registry.register(40, seed_screening)

@@ -8,9 +8,8 @@ class TreatmentConfig(AppConfig):
     def ready(self) -> None:
         from ketacare.accounts.navigation import NavItem, register
         from ketacare.accounts.roles import Perm
-        from ketacare.core import banners, demo_registry
+        from ketacare.core import banners
         from ketacare.core.panels import ChartPanel, register_panel
-        from ketacare.treatment.demo import seed_treatment
         from ketacare.treatment.panels import overdue_rems_banner, panel_context
 
         register_panel(ChartPanel(key="treatment", title="Treatment courses", template="treatment/panel.html",
@@ -26,4 +25,3 @@ class TreatmentConfig(AppConfig):
         register(NavItem("REMS forms", "treatment:rems-board", Perm.CLINICAL_VIEW), before="research")
         register(NavItem("Protocols", "treatment:protocols", Perm.CLINIC_CONFIGURE))
         banners.register(overdue_rems_banner)
-        demo_registry.register(50, seed_treatment)

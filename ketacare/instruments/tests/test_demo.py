@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from ketacare.accounts.roles import Role
-from ketacare.instruments.demo import seed_questionnaires
 from ketacare.instruments.models import QuestionnaireResponse
 from ketacare.safety.models import Alert
+from ketacare.seed.instruments import seed_questionnaires
 from tests.factories import ClinicFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ketacare.accounts.roles import Role
 from ketacare.outcomes.models import ProgressLetter
-from ketacare.outcomes.synth import add_patients
+from ketacare.seed.synth import add_patients
 from tests.factories import UserFactory
 
 

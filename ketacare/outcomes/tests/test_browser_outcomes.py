@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from ketacare.core.demo import seed_demo
 from ketacare.patients.models import Patient
+from ketacare.seed.demo import seed_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "demo-password-for-tests"

@@ -117,7 +117,7 @@ def _rows():
 
 
 def test_synth_summaries_equal_summaries_rebuilt_from_the_records():
-    from ketacare.outcomes.synth import generate
+    from ketacare.seed.synth import generate
 
     result = generate(patients=40, clinics=2, seed=11, progress=False)
     written = _rows()

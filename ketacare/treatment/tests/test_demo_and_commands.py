@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketacare.core import clock
-from ketacare.core.demo import seed_demo
 from ketacare.safety.models import Alert
+from ketacare.seed.demo import seed_demo
 from ketacare.treatment import selectors, services
 from ketacare.treatment.domain.vitals import evaluate_vitals
 from ketacare.treatment.models import Course, DosingSession, PatientMonitoringForm

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.core.demo import seed_demo
+from ketacare.seed.demo import seed_demo
 
 DEFAULT_PASSWORD = "ketacare-demo"
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.outcomes.synth import generate
+from ketacare.seed.synth import generate
 
 
 class Command(BaseCommand):

@@ -1,4 +1,8 @@
-"""The demo clinic: one clinic with a user for every role and synthetic patients (fake names only)."""
+"""The demo clinic: one clinic with a user for every role and synthetic patients (fake names only).
+
+Each app's demo data is a seeder in this package, `seed(clinic, users: dict[username, User], today) -> None`,
+idempotent, run in the order of SEEDERS below.
+"""
 
 import datetime as dt
 import random
@@ -8,7 +12,6 @@ from django.db import transaction
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
 from ketacare.core import clock
-from ketacare.core.demo_registry import SEEDERS
 from ketacare.core.models import Clinic
 from ketacare.patients.models import Patient, Sex
 
@@ -49,7 +52,7 @@ def seed_demo(*, password: str) -> tuple[Clinic, list[User]]:
     _seed_patients(clinic, DEMO_PATIENTS, seed=1)
     _seed_patients(other, 6, seed=2)
     by_name = {u.username: u for u in users}
-    for _, _, seed in SEEDERS:
+    for seed in seeders():
         seed(clinic, by_name, clock.today())
     return clinic, users
 
@@ -77,3 +80,13 @@ def _seed_patients(clinic: Clinic, count: int, *, seed: int) -> None:
             created_at=now, updated_at=now))
     Patient.objects.bulk_create(new)
     Clinic.objects.filter(pk=clinic.pk, next_mrn__lte=count).update(next_mrn=count + 1)
+
+
+def seeders() -> list:
+    """The apps' demo seeders, in the order they build on each other."""
+    from ketacare.seed.instruments import seed_questionnaires
+    from ketacare.seed.outcomes import seed_outcomes
+    from ketacare.seed.screening import seed_screening
+    from ketacare.seed.treatment import seed_treatment
+
+    return [seed_questionnaires, seed_screening, seed_treatment, seed_outcomes]

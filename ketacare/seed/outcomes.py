@@ -4,6 +4,6 @@ and the outcomes pages have something to show. Idempotent."""
 
 
 def seed_outcomes(clinic, users, today) -> None:
-    from ketacare.outcomes.synth import seed_clinic_demo
+    from ketacare.seed.synth import seed_clinic_demo
 
     seed_clinic_demo(clinic=clinic, users=users, today=today)
