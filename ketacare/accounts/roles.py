@@ -1,6 +1,6 @@
 """Roles and what each may do: the one place permissions are declared.
 
-Least privilege per HIPAA 164.312(a)(1) and "minimum necessary" (shared/domain/privacy.md §1, §4): front desk sees
+Least privilege per HIPAA 164.312(a)(1) and "minimum necessary" (docs/domain/privacy.md §1, §4): front desk sees
 demographics, not clinical scores; researchers see de-identified aggregates only; auditors see the audit trail only.
 """
 

@@ -1,6 +1,6 @@
 """The audit trail: append-only, one row per read or write of patient data and per security event.
 
-HIPAA 164.312(b) audit controls (shared/domain/privacy.md §1). The application refuses updates and deletes here;
+HIPAA 164.312(b) audit controls (docs/domain/privacy.md §1). The application refuses updates and deletes here;
 on PostgreSQL the database refuses them too (`ketacare.core.append_only`).
 """
 

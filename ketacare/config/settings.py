@@ -117,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Automatic logoff, HIPAA 164.312(a)(2)(iii) (shared/domain/privacy.md §1): the session expires after this many
+# Automatic logoff, HIPAA 164.312(a)(2)(iii) (docs/domain/privacy.md §1): the session expires after this many
 # idle minutes; every request slides the window except self-refreshing page parts (IdleTimeoutMiddleware).
 IDLE_TIMEOUT_MINUTES = env_int("KETACARE_IDLE_TIMEOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60

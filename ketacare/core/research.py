@@ -1,6 +1,6 @@
 """De-identified aggregates for researchers: counts by age band and sex, small cells suppressed.
 
-Small cells (< 11) suppressed per the convention in shared/domain/privacy.md §2; ages >= 90 shown as "90+"
+Small cells (< 11) suppressed per the convention in docs/domain/privacy.md §2; ages >= 90 shown as "90+"
 (Safe Harbor).
 """
 

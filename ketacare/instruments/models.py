@@ -1,6 +1,6 @@
 """Questionnaire responses (immutable; corrections are amendments), imported instrument definitions, the
 licensed item text a clinic loads for an instrument and the clinic's safety-rule thresholds
-(shared/domain/instruments.md §13)."""
+(docs/domain/instruments.md §13)."""
 
 from django.conf import settings
 from django.db import models

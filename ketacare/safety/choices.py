@@ -1,4 +1,4 @@
-"""Choices of the safety app. Severity values are the instruments domain's (shared/domain/instruments.md §13)."""
+"""Choices of the safety app. Severity values are the instruments domain's (docs/domain/instruments.md §13)."""
 
 from django.db import models
 

@@ -125,7 +125,7 @@ class VitalsForm(forms.Form):
     heart_rate_bpm = _number("Heart rate (/min)", 20, 250)
     spo2_pct = _number("SpO2 (%)", 50, 100)
     resp_rate_per_min = _number("Resp. rate (/min)", 0, 80)
-    # Levels paraphrased from shared/domain/instruments.md §8 (Chernik 1990, 0-5 version).
+    # Levels paraphrased from docs/domain/instruments.md §8 (Chernik 1990, 0-5 version).
     moaas = forms.TypedChoiceField(label="MOAA/S", required=False, coerce=int, empty_value=None, choices=[
         ("", "—"), (5, "5 alert, responds to name"), (4, "4 sluggish response to name"),
         (3, "3 responds only to loud name"), (2, "2 responds only to prodding"),

@@ -2,7 +2,7 @@
 
 - Screening: `route_clearance` (signed eligibility approval and current consent for the route).
 - Safety: alerts raised from session vitals and overdue readings, and the suicide-risk block on dosing
-  (shared/domain/README.md rule 7: a high suicide-risk result blocks dosing until a prescriber clears it).
+  (docs/domain/README.md rule 7: a high suicide-risk result blocks dosing until a prescriber clears it).
 """
 
 import datetime as dt

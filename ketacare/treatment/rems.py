@@ -1,6 +1,6 @@
 """The REMS Patient Monitoring Form of one session: the domain snapshot filled from what the session recorded.
 
-Source: shared/domain/esketamine-and-rems.md §8.3 (fields; BP prior to administration, at 40 min and prior to
+Source: docs/domain/esketamine-and-rems.md §8.3 (fields; BP prior to administration, at 40 min and prior to
 completion; total minutes from the 1st device to the end of monitoring), §7 (clock from the first device).
 Rules live in domain/rems.py; this module only reads the session's rows.
 """

@@ -1,6 +1,6 @@
 """How the shipped instruments are presented: a short name for lists and who usually answers each.
 
-Source: shared/domain/instruments.md §0 (registry summary: names, and the "Rater" column: PHQ-9, GAD-7, SPIN,
+Source: docs/domain/instruments.md §0 (registry summary: names, and the "Rater" column: PHQ-9, GAD-7, SPIN,
 Mini-SPIN, pain NRS self; LSAS-CR, CADSS, MOAA/S, BPRS+, CGI clinician; C-SSRS screener clinician or self, entered
 by a clinician here because the electronic self-report form is licensed, §6) and §12 (VAS-Anxiety, self-rated).
 Only defaults of the entry form: staff can always choose who answered.

@@ -1,6 +1,6 @@
 """C-SSRS screener risk triage by item logic, never a sum.
 
-Source: shared/domain/instruments.md §6.1 (six yes/no questions plus the 6a timing follow-up; Q3-Q5 are asked only
+Source: docs/domain/instruments.md §6.1 (six yes/no questions plus the 6a timing follow-up; Q3-Q5 are asked only
 if Q2 = yes, otherwise skip to Q6), §6.2 (triage, evaluated in this order; vendors that sum "yes" answers are
 explicitly not followed), §6.3 (actions per level, clinic policy).
 """

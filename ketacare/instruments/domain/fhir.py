@@ -1,8 +1,8 @@
 """Instrument definitions as FHIR R4 Questionnaires: load KetaCare definitions, write them, import foreign ones.
 
-Source: shared/domain/fhir-mapping.md §1 and §3 (Questionnaire items carry LOINC codes; answer weights in the
+Source: docs/domain/fhir-mapping.md §1 and §3 (Questionnaire items carry LOINC codes; answer weights in the
 `ordinalValue` extension; totals are computed server-side; local CodeSystem for instruments without LOINC codes),
-shared/domain/instruments.md §13.1 (instruments are versioned resources; item text of licensed scales is external
+docs/domain/instruments.md §13.1 (instruments are versioned resources; item text of licensed scales is external
 content), fixtures/external/PROVENANCE.md §1 (the public Questionnaire variants the importer must read).
 
 KetaCare definition format (one file per version, `definitions/<key>@<version>.json`):

@@ -1,6 +1,6 @@
 """What each shipped safety rule tells the clinician: the finding and the action the cited source suggests.
 
-Source: shared/domain/instruments.md §1.3 (PHQ-9 item 9: same-day suicide-risk assessment; 2-3 before any
+Source: docs/domain/instruments.md §1.3 (PHQ-9 item 9: same-day suicide-risk assessment; 2-3 before any
 dosing/discharge), §1.2 and §13.4 (missing safety item: prompt, never 0), §6.2-6.3 (C-SSRS actions per level),
 §7 (CADSS > 4 and change > 0), §8 (MOAA/S <= 3 clinician at bedside and SpO2, <= 1 emergency response),
 §9 (BPRS+ item >= 4 or rise >= 3). Actions are clinic policy: the wording suggests, it never decides.

@@ -1,6 +1,6 @@
 """Questionnaire engine data model: instruments, items, answer options, bands, rules and score results.
 
-Source: shared/domain/instruments.md §0 (registry: items, item and total ranges, direction), §13 (engine rules:
+Source: docs/domain/instruments.md §0 (registry: items, item and total ranges, direction), §13 (engine rules:
 instruments are versioned, item text is external content for licensed scales, safety triggers are evaluated on
 item values, a missing safety item is "unknown -> prompt", never 0; thresholds are configuration with provenance).
 

@@ -1,6 +1,6 @@
 """Shipped instrument definitions (one file per published version) and clinic-supplied licensed item text.
 
-Source: shared/domain/instruments.md §13.1 (instruments are versioned resources; item text lives in licensed
+Source: docs/domain/instruments.md §13.1 (instruments are versioned resources; item text lives in licensed
 content packs, PHQ-9/GAD-7 packs ship by default), copyright policy at the top of instruments.md (no LSAS, SPIN,
 Mini-SPIN, C-SSRS or CADSS wording is shipped; the deploying clinic loads it under its own licence).
 

@@ -1,6 +1,6 @@
 """Safety rules: alerts raised from item values, totals and bands of one scored questionnaire.
 
-Source: shared/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1 -> same-day clinician assessment), §1.2 and §13.4
+Source: docs/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1 -> same-day clinician assessment), §1.2 and §13.4
 (a missing safety item is "unknown -> prompt clinician", never 0), §6.2-6.3 (C-SSRS levels and actions),
 §7 (dissociation: CADSS total > 4 and change > 0), §8 (MOAA/S <= 3 moderate or greater sedation, <= 1 emergency
 [U clinic policy]), §9 (BPRS+ item >= 4 or rise >= 3 from pre-dose [U clinic policy]), §13.3 (safety triggers are

@@ -1,6 +1,6 @@
 """Score a set of answers against an instrument, and classify change from baseline.
 
-Source: shared/domain/instruments.md §1.2 (PHQ-9: sum of items 1-9, item 10 recorded but not added; a missing item
+Source: docs/domain/instruments.md §1.2 (PHQ-9: sum of items 1-9, item 10 recorded but not added; a missing item
 makes the score incomplete; response >= 50 % reduction, remission < 5 [U]), §2.2 (GAD-7 sum), §3 (LSAS fear +
 avoidance subscales; response > 35 % reduction, Taylor 2018), §6 (C-SSRS: category by item logic, see cssrs.py),
 §11 (CGI-I responder 1-2 [U]), §12 (VAS-anxiety response 50 % reduction), §13.2 (store item answers, totals,

@@ -1,4 +1,4 @@
-"""Response and remission per instrument (shared/domain/instruments.md §1.2, §2.2, §3, §11, §12)."""
+"""Response and remission per instrument (docs/domain/instruments.md §1.2, §2.2, §3, §11, §12)."""
 
 from decimal import Decimal
 

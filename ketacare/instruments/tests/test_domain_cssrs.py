@@ -1,4 +1,4 @@
-"""C-SSRS screener: exhaustive checks against a re-statement of shared/domain/instruments.md §6.1-6.2."""
+"""C-SSRS screener: exhaustive checks against a re-statement of docs/domain/instruments.md §6.1-6.2."""
 
 import itertools
 

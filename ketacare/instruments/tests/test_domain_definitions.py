@@ -1,6 +1,6 @@
 """Shipped definition files: they load, are unique, never carry licensed wording, and reject broken data.
 
-Copyright policy: shared/domain/instruments.md (top of file and §0 "Ship item text in OSS?" column).
+Copyright policy: docs/domain/instruments.md (top of file and §0 "Ship item text in OSS?" column).
 """
 
 import json

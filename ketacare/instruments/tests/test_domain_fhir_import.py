@@ -1,6 +1,6 @@
 """Importing public FHIR R4 Questionnaires (fixtures/external/questionnaires, PROVENANCE.md §1).
 
-The LHC-Forms PHQ-9 must score exactly like the built-in phq-9 (shared/domain/instruments.md §1.2) on every
+The LHC-Forms PHQ-9 must score exactly like the built-in phq-9 (docs/domain/instruments.md §1.2) on every
 external vector and on random answers.
 """
 

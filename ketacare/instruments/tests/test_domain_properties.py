@@ -1,6 +1,6 @@
 """Scoring properties over every shipped summed instrument (Hypothesis).
 
-Source of the rules under test: shared/domain/instruments.md §0 (ranges, direction), §13.4 (a missing item is
+Source of the rules under test: docs/domain/instruments.md §0 (ranges, direction), §13.4 (a missing item is
 never 0; no proration rule is published, so missing -> incomplete).
 """
 

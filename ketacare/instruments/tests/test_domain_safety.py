@@ -1,6 +1,6 @@
 """Safety rules as data: PHQ-9 item 9, MOAA/S sedation, CADSS dissociation, BPRS+ psychotic symptoms.
 
-Thresholds restated from shared/domain/instruments.md §1.3, §7, §8, §9, §13.4.
+Thresholds restated from docs/domain/instruments.md §1.3, §7, §8, §9, §13.4.
 """
 
 from decimal import Decimal

@@ -1,6 +1,6 @@
 """Published examples, band boundaries and external scoring vectors for every shipped instrument.
 
-Tables are restated from shared/domain/instruments.md (section in each test), not read from the definitions.
+Tables are restated from docs/domain/instruments.md (section in each test), not read from the definitions.
 """
 
 import csv

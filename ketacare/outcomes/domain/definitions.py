@@ -1,11 +1,11 @@
 """Outcome definitions: what counts as response, remission and relapse on each instrument.
 
-Source: shared/domain/instruments.md §0 (ranges, direction, recall periods), §1.2 (PHQ-9 response >= 50 % and
+Source: docs/domain/instruments.md §0 (ranges, direction, recall periods), §1.2 (PHQ-9 response >= 50 % and
 remission < 5, conventional [U]), §2.2 (GAD-7, same convention [U]), §3 (LSAS: response > 35 % reduction, Taylor
 2018 [C]; cut-off >= 30 [S]), §4 (SPIN cut-off >= 19 [C]), §5 (Mini-SPIN cut-off >= 6 [C]), §12 (VAS-Anxiety
 response 50 % reduction, Taylor 2018 [C]), §13.5 (thresholds are configuration with provenance);
-shared/domain/evidence.md §1 (Taylor 2018: first rating 3 h after infusion), §6 (assessment windows);
-shared/domain/iv-ketamine.md §2 (Murrough 2013: relapse clock starts at the last infusion of the series).
+docs/domain/evidence.md §1 (Taylor 2018: first rating 3 h after infusion), §6 (assessment windows);
+docs/domain/iv-ketamine.md §2 (Murrough 2013: relapse clock starts at the last infusion of the series).
 
 One source of truth: response and remission come from the instrument definition files
 (ketacare/instruments/definitions/*.json, loaded by ketacare.instruments.domain.registry) wherever the instrument

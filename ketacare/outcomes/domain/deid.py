@@ -1,6 +1,6 @@
 """De-identification helpers for research exports (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)).
 
-Source: shared/domain/privacy.md §2: dates reduced to the year; ages over 89, and date elements (including the year)
+Source: docs/domain/privacy.md §2: dates reduced to the year; ages over 89, and date elements (including the year)
 implying them, aggregated into "90+"; ZIP codes reduced to the first 3 digits, or "000" where the 3-digit area has
 20,000 people or fewer (the 17 prefixes from the 2002 preamble are the default list [U — recompute from current
 Census data and pass the new set in]).

@@ -9,8 +9,8 @@ Two steps, so the same figures come from plain rows (tests, small cohorts) and f
 
 Unit: one course per patient (the patient's index course), so course counts are patient counts.
 
-Source: KetaCare issue "Outcomes" (report contents); shared/domain/privacy.md §2 (suppress cells < 11 [U, CMS cell
-size convention]; Safe Harbor: no names, MRNs, birth dates or exact dates); shared/domain/evidence.md §5 (median
+Source: KetaCare issue "Outcomes" (report contents); docs/domain/privacy.md §2 (suppress cells < 11 [U, CMS cell
+size convention]; Safe Harbor: no names, MRNs, birth dates or exact dates); docs/domain/evidence.md §5 (median
 18 days to relapse after an IV series, Murrough 2013: the figure the KM median compares with).
 
 Suppression (de-identified view): every patient count below `min_cell` is shown as "<11"; a proportion is withheld

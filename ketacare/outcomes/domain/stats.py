@@ -3,8 +3,8 @@ Greenwood / log-log intervals, medians and quartiles, small-cell suppression. Pu
 fractions); no scipy.
 
 Source: KetaCare issue "Outcomes" (clinic report: rates with 95 % Wilson CIs, mean change with t CI, Kaplan-Meier
-time to relapse, median/IQR times); shared/domain/privacy.md §2 (suppress counts < 11 in dashboards [U, CMS
-convention, not HIPAA text]); shared/domain/evidence.md §5 (median 18 days to relapse after an IV series, the
+time to relapse, median/IQR times); docs/domain/privacy.md §2 (suppress counts < 11 in dashboards [U, CMS
+convention, not HIPAA text]); docs/domain/evidence.md §5 (median 18 days to relapse after an IV series, the
 figure the Kaplan-Meier median is compared with).
 Methods: Wilson 1927 score interval; Student t quantile from the regularized incomplete beta function (DLMF 8.17,
 continued fraction evaluated with the modified Lentz method); Kaplan-Meier 1958 with Greenwood's 1926 variance and

@@ -2,8 +2,8 @@
 response, remission, time to first response and relapse after induction; per course doses, side effects, adverse
 events, alerts and dropout. The summaries are the rows the cohort report aggregates (report.py).
 
-Source: shared/domain/evidence.md §5-6 (end of induction: Murrough 2013 end of series day 12-13, SPRAVATO week 4;
-relapse surveillance after a series, median 18 days), shared/domain/iv-ketamine.md §2 (induction up to 6 infusions
+Source: docs/domain/evidence.md §5-6 (end of induction: Murrough 2013 end of series day 12-13, SPRAVATO week 4;
+relapse surveillance after a series, median 18 days), docs/domain/iv-ketamine.md §2 (induction up to 6 infusions
 over about 12 days; relapse clock starts at the last infusion of the series); definitions and trajectory rules in
 definitions.py and trajectory.py.
 

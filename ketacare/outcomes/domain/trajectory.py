@@ -1,10 +1,10 @@
 """One patient's outcome trajectory on one instrument: baseline, change, response, remission, time to response,
 rapid relief per session and relapse after a series.
 
-Source: shared/domain/instruments.md §1.2 and §3 (response is a percentage reduction from baseline, remission a
+Source: docs/domain/instruments.md §1.2 and §3 (response is a percentage reduction from baseline, remission a
 total at or below a cut-off), §13.5 (thresholds are configuration: see definitions.py);
-shared/domain/evidence.md §1 (Taylor 2018 rating 3 h after the infusion), §6 (pre-dose and hours-after windows);
-shared/domain/iv-ketamine.md §2 (Murrough 2013: "4-hour response" flag; relapse clock starts at the last infusion
+docs/domain/evidence.md §1 (Taylor 2018 rating 3 h after the infusion), §6 (pre-dose and hours-after windows);
+docs/domain/iv-ketamine.md §2 (Murrough 2013: "4-hour response" flag; relapse clock starts at the last infusion
 of the series; median 18 days to relapse).
 
 Conventions: totals are Decimal (ints are accepted); comparisons against percentage thresholds are done by exact

@@ -1,4 +1,4 @@
-"""Default outcome definitions match the cut-offs in shared/domain/instruments.md; clinics can override them."""
+"""Default outcome definitions match the cut-offs in docs/domain/instruments.md; clinics can override them."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Safe Harbor helpers against the rules in shared/domain/privacy.md §2."""
+"""Safe Harbor helpers against the rules in docs/domain/privacy.md §2."""
 
 import hashlib
 import hmac

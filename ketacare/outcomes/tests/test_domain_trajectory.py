@@ -1,4 +1,4 @@
-"""Trajectory rules against hand-worked tables (cut-offs from shared/domain/instruments.md via definitions.py)."""
+"""Trajectory rules against hand-worked tables (cut-offs from docs/domain/instruments.md via definitions.py)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta

@@ -1,6 +1,6 @@
 """Which open alerts mean an unresolved suicide risk, and which are loud enough for the every-page banner.
 
-Source: shared/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1: same-day suicide-risk assessment; score 2-3 "before
+Source: docs/domain/instruments.md §1.3 (PHQ-9 item 9 >= 1: same-day suicide-risk assessment; score 2-3 "before
 any dosing/discharge"), §1.2 and §13.4 (a missing item 9 is "unknown -> prompt clinician", never reassurance),
 §6.3 (C-SSRS HIGH: do not dose until evaluated; MODERATE: same-day consult). The rule codes are those of the
 shipped definitions (ketacare/instruments/definitions/phq-9@1.0.0.json, cssrs-screen@1.0.0.json).

@@ -1,8 +1,8 @@
 """Intake facts used for eligibility screening, and their validation.
 
-Sources: shared/domain/esketamine-and-rems.md §4 (contraindications), §5 (warnings, interacting drugs), §6
-(baseline BP), §8.3 (concomitant-medication questions on the REMS form); shared/domain/iv-ketamine.md §3 and §7
-(pre-treatment evaluation, trial exclusion criteria); shared/domain/instruments.md §1.3 (PHQ-9 item 9),
+Sources: docs/domain/esketamine-and-rems.md §4 (contraindications), §5 (warnings, interacting drugs), §6
+(baseline BP), §8.3 (concomitant-medication questions on the REMS form); docs/domain/iv-ketamine.md §3 and §7
+(pre-treatment evaluation, trial exclusion criteria); docs/domain/instruments.md §1.3 (PHQ-9 item 9),
 §6.2 (C-SSRS screener risk levels) and §9 (BPRS+ items 1-7).
 
 Every fact is optional and three-valued: None means "not yet recorded"; False means "assessed and absent".

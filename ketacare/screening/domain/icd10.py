@@ -1,8 +1,8 @@
 """A small curated table of ICD-10-CM diagnosis codes used by this clinic's intake, with format validation.
 
-Source: shared/domain/fhir-mapping.md (Condition row: ICD-10-CM, e.g. F40.10, F40.11, F41.1, F32.x/F33.x, R45.851;
-codes tagged [U] there) and the conditions named by shared/domain/esketamine-and-rems.md §4-§5 and
-shared/domain/iv-ketamine.md §7. Titles are the ICD-10-CM short descriptions as we know them, paraphrased where
+Source: docs/domain/fhir-mapping.md (Condition row: ICD-10-CM, e.g. F40.10, F40.11, F41.1, F32.x/F33.x, R45.851;
+codes tagged [U] there) and the conditions named by docs/domain/esketamine-and-rems.md §4-§5 and
+docs/domain/iv-ketamine.md §7. Titles are the ICD-10-CM short descriptions as we know them, paraphrased where
 long. Codes whose exact validity in the current (FY2026) code set is uncertain are marked "[U]" in a comment;
 the aortic-aneurysm codes I71.2x/I71.4x/I71.6x (FY2023 expansion) were checked against a public code list.
 Verify the whole table against the CMS FY release before production use.

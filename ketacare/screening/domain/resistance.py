@@ -1,6 +1,6 @@
 """Treatment-resistance summary from a patient's prior treatment trials.
 
-Source: shared/domain/esketamine-and-rems.md §2 — TRD as used by the SPRAVATO label and trials: MDD with an
+Source: docs/domain/esketamine-and-rems.md §2 — TRD as used by the SPRAVATO label and trials: MDD with an
 inadequate response to at least two oral antidepressants of adequate dose and duration in the current episode [C];
 the 2025 monotherapy approval uses the same ">= 2 oral antidepressants" wording.
 The minimum number of failed trials comes from the caller (EligibilityParams), not from this module.

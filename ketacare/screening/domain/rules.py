@@ -1,14 +1,14 @@
 """Eligibility rules per route (IV racemic ketamine, esketamine nasal spray) as versioned data, and `evaluate`.
 
 Sources (each rule cites its own file and section):
-- shared/domain/esketamine-and-rems.md §2 (indications, TRD definition, adults only), §4 (contraindications),
+- docs/domain/esketamine-and-rems.md §2 (indications, TRD definition, adults only), §4 (contraindications),
   §5 (warnings and interacting drugs), §6 (elevated baseline BP > 140/90 needs a risk-benefit decision),
   §8.2 (REMS patient enrollment).
-- shared/domain/iv-ketamine.md §1.1 (dosing weight), §3 (APA 2017 pre-treatment evaluation), §4 (ASKP3
+- docs/domain/iv-ketamine.md §1.1 (dosing weight), §3 (APA 2017 pre-treatment evaluation), §4 (ASKP3
   evidence-supported conditions), §6 (hypertension and BP surges), §7 (trial exclusion criteria; clinics apply
   the esketamine contraindication list to racemic ketamine [U]).
-- shared/domain/instruments.md §1.3 (PHQ-9 item 9), §6.2-§6.3 (C-SSRS screener triage), §9 (BPRS+).
-- shared/domain/evidence.md §1-§2 (ketamine anxiety trials enrolled adults).
+- docs/domain/instruments.md §1.3 (PHQ-9 item 9), §6.2-§6.3 (C-SSRS screener triage), §9 (BPRS+).
+- docs/domain/evidence.md §1-§2 (ketamine anxiety trials enrolled adults).
 
 Verdicts: `exclude` = absolute contraindication (or, for IV ketamine, which has no psychiatric label, a safety
 exclusion criterion of the trials); `caution` = relative: the prescriber must document a justification;
@@ -21,7 +21,7 @@ Status precedence (documented decision):
 4. otherwise -> eligible.
 Every rule's needed facts are required, so an `incomplete` result names exactly what to record next (in intake
 form order). Facts recorded at intake that no rule uses yet (hepatic disease, lamotrigine, heart rate, PHQ-9
-total) have no source-backed eligibility rule in shared/domain/; they are kept for the record and for other modules.
+total) have no source-backed eligibility rule in docs/domain/; they are kept for the record and for other modules.
 
 Rule predicates use three-valued logic: True (the finding applies), False (it does not), None (undecidable
 with the recorded facts). A predicate never treats an unrecorded fact as absent. Thresholds come from
@@ -188,11 +188,11 @@ PARAM_SPECS: dict[str, ParamSpec] = {
 
 @dataclass(frozen=True)
 class Citation:
-    file: str  # under shared/domain/
+    file: str  # under docs/domain/
     section: str
 
     def __str__(self) -> str:
-        return f"shared/domain/{self.file} {self.section}"
+        return f"docs/domain/{self.file} {self.section}"
 
 
 Tri = bool | None

@@ -1,7 +1,7 @@
 """Body weight and height: exact unit conversion to SI, plausibility checks, BMI.
 
-Source: shared/domain/iv-ketamine.md §1 and §1.1 (IV dose is weight-based, 0.5 mg/kg; the dosing weight and its
-basis must be explicit) and shared/domain/fhir-mapping.md (body weight in kg, height in cm).
+Source: docs/domain/iv-ketamine.md §1 and §1.1 (IV dose is weight-based, 0.5 mg/kg; the dosing weight and its
+basis must be explicit) and docs/domain/fhir-mapping.md (body weight in kg, height in cm).
 Conversion factors are exact by definition (international yard and pound agreement, 1959):
 1 lb = 0.45359237 kg and 1 in = 2.54 cm. Values are Decimal end to end and are not rounded on conversion;
 only BMI is rounded, to one decimal place, for display.

@@ -143,7 +143,7 @@ class OverrideAwaitingCosignFactory(ApprovedDecisionFactory):
     outcome = Outcome.OVERRIDE
     justification = "Benefit outweighs the risk; discussed with the patient."
     findings = factory.LazyFunction(lambda: [{"rule_code": "esk.hypersensitivity", "verdict": "exclude",
-                                              "message": "Hypersensitivity.", "citation": "shared/domain/x.md"}])
+                                              "message": "Hypersensitivity.", "citation": "docs/domain/x.md"}])
 
 
 class CosignedOverrideFactory(OverrideAwaitingCosignFactory):

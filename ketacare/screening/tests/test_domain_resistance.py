@@ -1,6 +1,6 @@
 """Treatment-resistance summary (screening/domain/resistance.py).
 
-TRD per shared/domain/esketamine-and-rems.md §2: inadequate response to >= 2 oral antidepressants of adequate dose
+TRD per docs/domain/esketamine-and-rems.md §2: inadequate response to >= 2 oral antidepressants of adequate dose
 and duration in the current episode.
 """
 

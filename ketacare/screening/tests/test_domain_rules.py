@@ -1,6 +1,6 @@
 """Eligibility rules and `evaluate` (screening/domain/rules.py).
 
-The contraindication table has one row per rule per route; each row names the shared/domain file the rule must
+The contraindication table has one row per rule per route; each row names the docs/domain file the rule must
 cite. Absolute contraindications come from esketamine-and-rems.md §4 (and, for IV ketamine, the trial exclusions
 of iv-ketamine.md §7); relative ones from the warnings (§5-§6) and iv-ketamine.md §3/§6/§7; suicide-risk and
 psychotic-symptom rules from instruments.md §1.3, §6 and §9.
@@ -203,7 +203,7 @@ def test_rule_codes_are_unique_and_cite_a_domain_file_and_section():
         assert rule.code.split(".")[0] in {"esk", "iv", "suicide", "psychosis"}
         assert rule.citation.file in DOMAIN_FILES, rule.code
         assert "§" in rule.citation.section, rule.code
-        assert str(rule.citation).startswith("shared/domain/")
+        assert str(rule.citation).startswith("docs/domain/")
         assert set(rule.needs) <= set(FACT_NAMES), rule.code
 
 

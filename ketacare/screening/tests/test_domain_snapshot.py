@@ -31,7 +31,7 @@ def test_result_snapshot_keeps_every_finding_with_its_citation():
     snapshot = json.loads(json.dumps(result_to_dict(result)))
     assert snapshot["status"] == "eligible" and snapshot["ruleset_version"] == result.ruleset_version
     assert [f["rule_code"] for f in snapshot["findings"]] == [f.rule_code for f in result.findings]
-    assert all(f["citation"].startswith("shared/domain/") for f in snapshot["findings"])
+    assert all(f["citation"].startswith("docs/domain/") for f in snapshot["findings"])
 
 
 def test_dosing_weight_message_rounds_for_reading_only():

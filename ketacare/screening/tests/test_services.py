@@ -210,7 +210,7 @@ def test_evaluation_snapshots_facts_and_result_per_route_and_is_audited(assessed
         assert d.signed_at is None and d.previous is None
     esk = decisions[1]
     assert {f["rule_code"] for f in esk.findings} == {"esk.meets_trd_definition", "esk.rems_patient_enrollment"}
-    assert all(f["citation"].startswith("shared/domain/") for d in decisions for f in d.findings)
+    assert all(f["citation"].startswith("docs/domain/") for d in decisions for f in d.findings)
     assert audit_actions(assessed).count(AuditAction.ELIGIBILITY_EVALUATED) == 2
 
 

@@ -1,10 +1,10 @@
 """Dose calculations shown with their working, and the check of a dose against its protocol.
 
 Sources:
-- shared/domain/iv-ketamine.md §1 (store mg/kg, dosing weight and basis, total mg, infusion minutes, rate; refuse an
+- docs/domain/iv-ketamine.md §1 (store mg/kg, dosing weight and basis, total mg, infusion minutes, rate; refuse an
   order above the clinic maxima), §1.1 (basis actual | ideal | adjusted must be explicit; Devine IBW =
   50 (men) or 45.5 (women) + 2.3 x (height in inches - 60) [U: standard pharmacy formula, not retrieved]).
-- shared/domain/esketamine-and-rems.md §1 (28 mg per device; 28/56/84 mg = 1/2/3 devices; 5 min after each device),
+- docs/domain/esketamine-and-rems.md §1 (28 mg per device; 28/56/84 mg = 1/2/3 devices; 5 min after each device),
   §3.1-3.2 (first dose; 28 mg steps).
 Adjusted body weight (IBW + factor x (actual - IBW)) is not in the domain files: the factor is a protocol value
 (default 0.4, [U] common pharmacy convention).

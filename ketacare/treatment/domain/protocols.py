@@ -1,13 +1,13 @@
 """Treatment protocols as versioned data, with the shipped defaults and validated clinic overrides.
 
 Sources (each default names its own; [C]/[S]/[U] tags as in the domain files):
-- shared/domain/iv-ketamine.md §1 (0.5 mg/kg over 40 min; 0.1-0.75 mg/kg reported; ASKP3 40-60 min; clinic
+- docs/domain/iv-ketamine.md §1 (0.5 mg/kg over 40 min; 0.1-0.75 mg/kg reported; ASKP3 40-60 min; clinic
   maxima), §1.1 (explicit dosing-weight basis), §2 (induction 6 infusions 3x weekly over 12 days; maintenance
   individualized; ASA 2025 defined course), §6 (vitals every 10-15 min during, every 15 min after; discharge criteria).
-- shared/domain/esketamine-and-rems.md §1 (28 mg devices, 5 min apart; 28/56/84 mg), §3.1-3.2 (TRD and MDSI
+- docs/domain/esketamine-and-rems.md §1 (28 mg devices, 5 min apart; 28/56/84 mg), §3.1-3.2 (TRD and MDSI
   schedules and doses), §3.4 (transport home), §5 (embryo-fetal toxicity), §6 (BP at 40 min and before the end),
   §7 (observation ≥ 2 h from the first device; discharge criteria), §8.3 (REMS patient enrollment and PMF).
-- shared/domain/evidence.md §6 (assessment time points: pre-dose PHQ-9/GAD-7/C-SSRS; VAS-anxiety at 2-4 h; 24 h).
+- docs/domain/evidence.md §6 (assessment time points: pre-dose PHQ-9/GAD-7/C-SSRS; VAS-anxiety at 2-4 h; 24 h).
 
 A protocol published as `key@version` never changes; a clinic's changes go through `with_overrides`, which
 re-validates the label floors (e.g. esketamine observation can never drop below 120 minutes).

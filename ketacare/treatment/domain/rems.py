@@ -1,6 +1,6 @@
 """SPRAVATO REMS Patient Monitoring Form (PMF): fields from a session snapshot, completeness, deadline and status.
 
-Source: shared/domain/esketamine-and-rems.md §8.3 (PMF fields, asterisked = required on the 11/2021 paper form;
+Source: docs/domain/esketamine-and-rems.md §8.3 (PMF fields, asterisked = required on the 11/2021 paper form;
 software rules: require lot number, three BP readings, total duration, concomitant-medication answers; due within
 7 calendar days of the session; escalate at day 5; not required for inpatient/ED settings), §8.4 (keep every REMS
 requirement behind configuration flags), §7 (total time from the 1st device must be at least 120 minutes).

@@ -1,9 +1,9 @@
 """Planned session dates for a treatment course, generated from a protocol's phases and adjustable by staff.
 
 Sources:
-- shared/domain/esketamine-and-rems.md §3.1 (TRD: twice weekly weeks 1-4, weekly weeks 5-8, then every 2 weeks or
+- docs/domain/esketamine-and-rems.md §3.1 (TRD: twice weekly weeks 1-4, weekly weeks 5-8, then every 2 weeks or
   weekly from week 9), §3.2 (MDSI: twice weekly for 4 weeks = 8 doses, then evaluate).
-- shared/domain/iv-ketamine.md §2 (IV induction: up to 6 infusions, 3x weekly over 12 days, Murrough 2013;
+- docs/domain/iv-ketamine.md §2 (IV induction: up to 6 infusions, 3x weekly over 12 days, Murrough 2013;
   maintenance has no established schedule: individualize).
 """
 

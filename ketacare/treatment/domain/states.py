@@ -1,12 +1,12 @@
 """The supervised dosing-session workflow as an explicit state machine with guarded transitions.
 
 Sources:
-- shared/domain/esketamine-and-rems.md §6 (pre-dose BP; elevated baseline needs a risk-benefit decision), §3.4 (ride
+- docs/domain/esketamine-and-rems.md §6 (pre-dose BP; elevated baseline needs a risk-benefit decision), §3.4 (ride
   home arranged), §5 (embryo-fetal toxicity), §7 (observation ≥ 2 h from the FIRST device, floor not target;
   discharge only when sedation, dissociation, respiratory status, BP and ride are confirmed by a clinician),
   §8.3 (patient REMS enrollment before the first outpatient dose).
-- shared/domain/iv-ketamine.md §1 (weight recorded for mg/kg dosing), §6 (discharge criteria), §7 (pregnancy).
-- shared/domain/README.md rule 7 (a HIGH suicide-risk result blocks dosing and discharge until a prescriber clears it).
+- docs/domain/iv-ketamine.md §1 (weight recorded for mg/kg dosing), §6 (discharge criteria), §7 (pregnancy).
+- docs/domain/README.md rule 7 (a HIGH suicide-risk result blocks dosing and discharge until a prescriber clears it).
 
 Every refusal carries a stable code and a reason. Thresholds and required items come from the protocol in the facts.
 """

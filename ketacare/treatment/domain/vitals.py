@@ -1,11 +1,11 @@
 """Vital-sign and sedation/dissociation alerts during a dosing session, and overdue vitals.
 
 Sources (each default below names its own):
-- shared/domain/esketamine-and-rems.md §5 (BP rise ≥ 40/25 mmHg; sedation; dissociation), §6 (BP rules,
+- docs/domain/esketamine-and-rems.md §5 (BP rise ≥ 40/25 mmHg; sedation; dissociation), §6 (BP rules,
   elevated baseline > 140/90, clinic action thresholds 180/110 and 200/120), §7 (pulse oximetry each session).
-- shared/domain/instruments.md §7 (CADSS: dissociation = total > 4 and change > 0), §8 (MOAA/S 0-5:
+- docs/domain/instruments.md §7 (CADSS: dissociation = total > 4 and change > 0), §8 (MOAA/S 0-5:
   4 = mild, ≤ 3 = moderate or greater sedation, 0 = loss of consciousness; suggested alert ≤ 3 / ≤ 1).
-- shared/domain/iv-ketamine.md §6 (vitals every 10-15 min during infusion, every 15 min after).
+- docs/domain/iv-ketamine.md §6 (vitals every 10-15 min during infusion, every 15 min after).
 
 Boundary convention: every threshold's name says its comparison, and it is applied exactly as named:
 `*_above_*` fires when value > threshold, `*_below_*` when value < threshold,

@@ -121,7 +121,7 @@ def test_overrides_accumulate():
 def test_domain_modules_cite_their_source_and_never_import_django(module):
     tree = ast.parse(module.read_text())
     if module.name != "__init__.py":
-        assert "shared/domain/" in (ast.get_docstring(tree) or "")
+        assert "docs/domain/" in (ast.get_docstring(tree) or "")
     imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not any(name.split(".")[0] == "django" for name in imported)
