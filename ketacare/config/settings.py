@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
     "ketacare.core",
     "ketacare.accounts",
     "ketacare.audit",
@@ -174,3 +175,7 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}, "weasyprint": {"level": "WARNING"},
                 "fontTools": {"level": "WARNING"}},
 }
+
+# Background work: Django's own tasks framework, stored in the database by django-tasks-db (no extra server on SQLite
+# or PostgreSQL). `ketacare worker` runs the jobs.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
