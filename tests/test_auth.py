@@ -127,3 +127,24 @@ def test_expired_session_sends_htmx_fragments_to_the_sign_in_page(client):
     response = client.get("/banners/", headers={"HX-Request": "true", "X-KetaCare-Poll": "1"})
     assert response.status_code == 200 and response["HX-Redirect"] == "/accounts/login/"
     assert response.content == b""
+
+
+def test_the_session_row_is_written_at_most_once_a_minute(client):
+    from django.contrib.sessions.models import Session
+
+    user = UserFactory()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    key = client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    first = expiry()
+    with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
+        assert client.get("/").status_code == 200
+    assert expiry() == first  # within the minute: no write
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
+        assert client.get("/").status_code == 200
+    assert expiry() == first + dt.timedelta(seconds=61)  # a minute later: the expiry slides

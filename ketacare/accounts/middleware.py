@@ -1,7 +1,9 @@
 """Sign-in required everywhere except public views and the API (which answers 401 itself)."""
 
 import logging
+import time
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 
@@ -38,7 +40,14 @@ POLL_HEADER = "X-KetaCare-Poll"
 
 class IdleTimeoutMiddleware:
     """Slide the session's expiry on real activity only: self-refreshing parts of a page (sent with the
-    X-KetaCare-Poll header) must not keep an unattended screen signed in (automatic logoff, privacy.md §1)."""
+    X-KetaCare-Poll header) must not keep an unattended screen signed in (automatic logoff, privacy.md §1).
+
+    The session row is written at most once per refresh interval (a minute, or a quarter of a shorter limit), not on
+    every request: the session then ends up to one interval *earlier* than the limit after the last activity, never
+    later.
+    """
+
+    WRITTEN_AT = "_kc_written_at"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -47,5 +56,8 @@ class IdleTimeoutMiddleware:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         if session is not None and session.session_key and POLL_HEADER not in request.headers:
-            session.modified = True
+            now = int(time.time())
+            interval = min(60, settings.SESSION_COOKIE_AGE // 4)
+            if session.modified or now - int(session.get(self.WRITTEN_AT, 0)) >= interval:
+                session[self.WRITTEN_AT] = now  # sets `modified`: the row and its expiry are written
         return response

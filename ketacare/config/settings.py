@@ -97,6 +97,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif env_bool("KETACARE_DB_POOL", False):
+    # Django's built-in psycopg connection pool (docs/scaling.md): persistent connections must be off with it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("KETACARE_DB_POOL_MIN", 2, minimum=0, maximum=100),
+        "max_size": env_int("KETACARE_DB_POOL_MAX", 10, minimum=1, maximum=500),
+        "timeout": 10,
+    }
+# Reports may read from a replica (ketacare.core.db.reporting_reads); in tests it mirrors the default database.
+if env_str("DATABASE_REPLICA_URL"):
+    try:
+        DATABASES["replica"] = dj_database_url.parse(env_str("DATABASE_REPLICA_URL") or "", conn_max_age=60,
+                                                     conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a usable database URL: {exc}") from None
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["ketacare.core.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Per-process memory only. "patient_pages" holds rendered patient pages (outcomes.views._patient_body): it must

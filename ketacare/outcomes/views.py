@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
+from ketacare.core.db import reporting_reads
 from ketacare.outcomes import figures, letters, patient_rows, selectors, services
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS
 from ketacare.outcomes.domain.report import CohortReport, build_report
@@ -254,7 +255,8 @@ def _report(request, *, deidentified: bool) -> tuple[CohortForm, CohortReport, s
     form = form_class(request.GET or None, options=options)
     cohort = form.cohort()
     services.summaries_refresh(clinic_id=clinic_id)
-    aggregate = selectors.cohort_aggregate(clinic_id=clinic_id, cohort=cohort)
+    with reporting_reads():  # an aggregate report may read from a replica (docs/scaling.md)
+        aggregate = selectors.cohort_aggregate(clinic_id=clinic_id, cohort=cohort)
     instruments = selectors.instruments()
     report = build_report(
         aggregate, deidentified=deidentified,
