@@ -11,4 +11,4 @@ lint:
 	@bash scripts/bootstrap.sh && .venv/bin/ruff check ketacare tests
 
 bench:
-	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py
+	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py && .venv/bin/python benchmarks/load.py
