@@ -31,6 +31,7 @@ def _empty_page_cache():
     from django.core.cache import caches
 
     caches["patient_pages"].clear()
+    caches["default"].clear()  # banner counts and the like are keyed by ids that the next test reuses
 
 
 @pytest.fixture(scope="session")

@@ -148,3 +148,12 @@ def test_the_session_row_is_written_at_most_once_a_minute(client):
     with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
         assert client.get("/").status_code == 200
     assert expiry() == first + dt.timedelta(seconds=61)  # a minute later: the expiry slides
+
+
+def test_a_signed_in_page_costs_at_most_three_queries_once_banners_are_cached(client, django_assert_max_num_queries):
+    from ketacare.accounts.roles import Role
+
+    client.force_login(UserFactory(role=Role.NURSE))
+    client.get("/")  # fills the banner counts
+    with django_assert_max_num_queries(3):  # the session, the user with their clinic, and nothing per banner
+        assert client.get("/").status_code == 200

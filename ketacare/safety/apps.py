@@ -23,5 +23,8 @@ class SafetyConfig(AppConfig):
         register_panel(ChartPanel(key="alerts", title="Safety alerts", template="safety/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=10, context=alerts_panel_context))
         banners.register(open_high_alerts)
+        from ketacare.safety.models import Alert
+
+        banners.invalidate_on_change("safety.open_high_alerts", Alert)
         register_source("questionnaire_response", "instruments:response-detail", "response_id",
                         "Questionnaire response")

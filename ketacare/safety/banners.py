@@ -8,6 +8,7 @@ they cannot act on would teach everyone to ignore banners. One indexed count per
 from django.urls import reverse
 
 from ketacare.accounts.roles import Perm
+from ketacare.core import banners
 from ketacare.safety.selectors import banner_alert_count
 
 
@@ -15,7 +16,8 @@ def open_high_alerts(request) -> list[dict]:
     user = request.user
     if not user.has_perm_to(Perm.CLINICAL_VIEW):
         return []
-    count = banner_alert_count(clinic_id=user.clinic_id)
+    count = banners.cached_count("safety.open_high_alerts", user.clinic_id,
+                                  lambda: banner_alert_count(clinic_id=user.clinic_id))
     if not count:
         return []
     noun = "alert" if count == 1 else "alerts"

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from ketacare.accounts.roles import Perm
-from ketacare.core import clock
+from ketacare.core import banners, clock
 from ketacare.treatment import choices as c
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS
@@ -26,8 +26,9 @@ def overdue_rems_banner(request) -> list[dict]:
     user = request.user
     if not user.has_perm_to(Perm.CLINICAL_VIEW):
         return []
-    overdue = PatientMonitoringForm.objects.filter(clinic_id=user.clinic_id, submitted_at__isnull=True,
-                                                   due_on__lt=clock.today()).count()
+    overdue = banners.cached_count("treatment.overdue_rems", user.clinic_id, lambda: PatientMonitoringForm.objects
+                                   .filter(clinic_id=user.clinic_id, submitted_at__isnull=True,
+                                           due_on__lt=clock.today()).count())
     if not overdue:
         return []
     return [{"level": "warning", "count": overdue, "url": reverse("treatment:rems-board") + "?status=overdue",

@@ -66,3 +66,19 @@ def test_the_banner_counts_open_emergency_and_high_alerts_of_the_clinic(patient,
     AlertFactory(patient=foreign_patient, severity="high")
     with django_assert_num_queries(1):
         assert selectors.banner_alert_count(clinic_id=patient.clinic_id) == 2
+
+
+def test_the_banner_count_is_cached_and_dropped_when_an_alert_changes(nurse, patient):
+    from ketacare.core.banners import cached_count
+    from ketacare.safety.banners import open_high_alerts
+
+    class Request:
+        user = nurse
+
+    assert open_high_alerts(Request()) == []
+    assert cached_count("safety.open_high_alerts", nurse.clinic_id, lambda: 99) == 0  # served from the cache
+    alert = AlertFactory(patient=patient, severity="high")
+    banner = open_high_alerts(Request())
+    assert banner and banner[0]["count"] == 1
+    alert_acknowledge(actor=nurse, alert=alert, action="Called the patient; safety plan reviewed.")
+    assert open_high_alerts(Request()) == []
