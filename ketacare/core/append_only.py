@@ -6,7 +6,11 @@ model, and only those:
 * `append_only_mutable_once = ("acknowledged_by", ...)`: columns that may go from empty (NULL or "") to a value once,
   while every other column stays as inserted (an acknowledgement, a send);
 * `append_only_frozen_by = "signed_at"`: the row may change freely while that column is empty (a draft), and not at
-  all once it is set (signed, sent, acknowledged).
+  all once it is set (signed, sent, acknowledged), except for its `append_only_mutable_once` columns, if it declares
+  any (a co-signature added once to a signed decision).
+
+A model may name its own subclass of `ImmutableRecord` in `append_only_error` (a more specific code and message);
+it is still the one exception type.
 
 Every path is refused with the one exception `ImmutableRecord`: `save()` of a stored row that changes anything else,
 `delete()`, and the bulk `QuerySet.update()`, `delete()` and `bulk_update()` (also through `_base_manager`). On
@@ -65,6 +69,7 @@ class AppendOnlyModel(models.Model):
 
     append_only_mutable_once: ClassVar[tuple[str, ...]] = ()
     append_only_frozen_by: ClassVar[str | None] = None
+    append_only_error: ClassVar[type[ImmutableRecord]] = ImmutableRecord
 
     objects = AppendOnlyManager()
 
@@ -79,29 +84,33 @@ class AppendOnlyModel(models.Model):
             super().save(*args, **kwargs)
             return
         columns = self._append_only_columns()
+        compared = list(columns)
+        if kwargs.get("update_fields") is not None:  # only what the caller asked to save is compared and written
+            asked = {self._meta.get_field(name).attname for name in kwargs["update_fields"]}
+            compared = [att for att in columns if att in asked]
         stored = type(self)._default_manager.filter(pk=self.pk).values(*columns).first()
+        error = self.append_only_error
         if stored is None:
-            raise ImmutableRecord(f"{self._meta.verbose_name} {self.pk} is not stored and cannot be updated")
-        changed = [att for att in columns if getattr(self, att) != stored[att]]
+            raise error(f"{self._meta.verbose_name} {self.pk} is not stored and cannot be updated")
+        changed = [att for att in compared if getattr(self, att) != stored[att]]
         if not changed:
             return
         frozen_by = self.append_only_frozen_by
-        if frozen_by is not None:
-            attname = self._meta.get_field(frozen_by).attname
-            if _empty(stored[attname]):
-                kwargs["update_fields"] = changed
-                super().save(*args, **kwargs)
-                return
-            raise ImmutableRecord(f"{self._meta.verbose_name} {self.pk} is final and cannot change")
+        if frozen_by is not None and _empty(stored[self._meta.get_field(frozen_by).attname]):
+            kwargs["update_fields"] = changed
+            super().save(*args, **kwargs)
+            return
         allowed = {self._meta.get_field(name).attname for name in self.append_only_mutable_once}
         refused = [columns[att] for att in changed if att not in allowed or not _empty(stored[att])]
         if refused:
-            raise ImmutableRecord(f"{self._meta.verbose_name} {self.pk} cannot change: {', '.join(refused)}")
+            if frozen_by is not None and not allowed:
+                raise error(f"{self._meta.verbose_name} {self.pk} is final and cannot change")
+            raise error(f"{self._meta.verbose_name} {self.pk} cannot change: {', '.join(refused)}")
         kwargs["update_fields"] = changed
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ImmutableRecord(f"{self._meta.verbose_name} {self.pk} cannot be deleted")
+        raise self.append_only_error(f"{self._meta.verbose_name} {self.pk} cannot be deleted")
 
     def _append_only_columns(self) -> dict[str, str]:
         """attname -> field name for the concrete columns, but the primary key."""
@@ -131,15 +140,8 @@ BEGIN
     END IF;
     o := to_jsonb(OLD);
     n := to_jsonb(NEW);
-    IF frozen_by IS NOT NULL THEN
-        IF o ->> frozen_by IS NULL OR o ->> frozen_by = '' THEN
-            RETURN NEW;
-        END IF;
-        IF o IS DISTINCT FROM n THEN
-            RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' row is final: UPDATE refused',
-                ERRCODE = 'insufficient_privilege';
-        END IF;
-        RETURN NEW;
+    IF frozen_by IS NOT NULL AND (o ->> frozen_by IS NULL OR o ->> frozen_by = '') THEN
+        RETURN NEW;  -- a draft: free until its freezing column is set
     END IF;
     IF (o - once) IS DISTINCT FROM (n - once) THEN
         RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: UPDATE refused',

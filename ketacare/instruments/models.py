@@ -5,35 +5,22 @@ licensed item text a clinic loads for an instrument and the clinic's safety-rule
 from django.conf import settings
 from django.db import models
 
+from ketacare.core.append_only import AppendOnlyModel, AppendOnlyQuerySet, ImmutableRecord
 from ketacare.core.models import ClinicOwned
 from ketacare.instruments.choices import ResponseMode, ResponseStatus
 
-
-class ResponseLocked(Exception):
-    """A stored questionnaire response never changes and is never deleted: amend it instead."""
-
-
-class DefinitionLocked(Exception):
-    """A published instrument version never changes."""
+# Responses (amend instead), published instrument versions and threshold revisions never change: the one
+# append-only error, under the names callers already use.
+ResponseLocked = DefinitionLocked = SettingLocked = ImmutableRecord
 
 
-class SettingLocked(Exception):
-    """A threshold revision is a record of what was in force: save a new revision instead."""
-
-
-class ResponseQuerySet(models.QuerySet):
+class ResponseQuerySet(AppendOnlyQuerySet):
     def current(self) -> "ResponseQuerySet":
         """Responses no amendment has superseded."""
         return self.filter(superseded_by__isnull=True)
 
-    def update(self, **kwargs):
-        raise ResponseLocked("questionnaire responses cannot be updated")
 
-    def delete(self):
-        raise ResponseLocked("questionnaire responses cannot be deleted")
-
-
-class QuestionnaireResponse(ClinicOwned):
+class QuestionnaireResponse(AppendOnlyModel, ClinicOwned):
     """One completed (or incomplete) questionnaire: raw answers, the scores computed from them by the named
     instrument version, who entered it and when. An amendment is a new row whose `supersedes` is the original."""
 
@@ -76,16 +63,9 @@ class QuestionnaireResponse(ClinicOwned):
     def is_amendment(self) -> bool:
         return self.supersedes_id is not None
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ResponseLocked("questionnaire responses cannot be changed: record an amendment")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ResponseLocked("questionnaire responses cannot be deleted")
 
 
-class ImportedInstrument(models.Model):
+class ImportedInstrument(AppendOnlyModel):
     """A FHIR R4 Questionnaire imported with `ketacare instruments import`. A published (key, version) never
     changes; `clinic` empty means every clinic may use it."""
 
@@ -106,10 +86,6 @@ class ImportedInstrument(models.Model):
     def __str__(self) -> str:
         return f"{self.key}@{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise DefinitionLocked("a published instrument version never changes: import a new version")
-        super().save(*args, **kwargs)
 
 
 class LicensedText(ClinicOwned):
@@ -129,7 +105,7 @@ class LicensedText(ClinicOwned):
         return f"{self.instrument_key} text ({self.clinic_id})"
 
 
-class SafetyThresholdSetting(ClinicOwned):
+class SafetyThresholdSetting(AppendOnlyModel, ClinicOwned):
     """A clinic's safety-rule thresholds: {rule code: threshold} overriding the cited defaults of the instrument
     definitions (instruments.md §13.5: alert cut-offs are configuration). Each change is a new revision; the newest
     is in force for responses recorded after it. Revisions never change."""
@@ -146,11 +122,3 @@ class SafetyThresholdSetting(ClinicOwned):
 
     def __str__(self) -> str:
         return f"Safety thresholds revision {self.revision}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise SettingLocked("safety thresholds are revisions: save a new one")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise SettingLocked("safety threshold revisions cannot be deleted")

@@ -6,23 +6,22 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from ketacare.core.errors import Conflict
+from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
 
 USER = settings.AUTH_USER_MODEL
 
 
-class LetterLocked(Conflict):
+class LetterLocked(ImmutableRecord):
     """The letter was sent: it can no longer be changed."""
 
     code = "letter.locked"
 
 
-class SettingImmutable(Exception):
-    """Outcome settings are revisions: a change is a new row."""
+SettingImmutable = ImmutableRecord  # outcome settings are revisions: a change is a new row
 
 
-class OutcomeSetting(ClinicOwned):
+class OutcomeSetting(AppendOnlyModel, ClinicOwned):
     """A clinic's override of one instrument's outcome definition. Each change is a new revision; the newest is in
     force. An empty field keeps the default (the instrument definition file, then outcomes.domain.definitions)."""
 
@@ -49,21 +48,13 @@ class OutcomeSetting(ClinicOwned):
         constraints = [models.UniqueConstraint(fields=["clinic", "instrument_key", "revision"],
                                                name="outcome_setting_revision_unique")]
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise SettingImmutable("outcome settings cannot be changed: save a new revision")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise SettingImmutable("outcome settings cannot be deleted: save a new revision")
-
 
 class LetterStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SENT = "sent", "Sent"
 
 
-class ProgressLetter(ClinicOwned):
+class ProgressLetter(AppendOnlyModel, ClinicOwned):
     """A progress letter to the referring clinician: figures snapshotted from the chart when drafted, a summary a
     prescriber reviews and edits, then marks as sent. A sent letter never changes."""
 
@@ -101,15 +92,8 @@ class ProgressLetter(ClinicOwned):
     def is_sent(self) -> bool:
         return self.status == LetterStatus.SENT
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and ProgressLetter.objects.filter(pk=self.pk, status=LetterStatus.SENT).exists():
-            raise LetterLocked()
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.is_sent:
-            raise LetterLocked()
-        super().delete(*args, **kwargs)
+    append_only_frozen_by = "sent_at"  # a draft changes freely; a sent letter never
+    append_only_error = LetterLocked
 
 
 # --- the materialized outcome summaries ------------------------------------------------------------------------

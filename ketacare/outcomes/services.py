@@ -177,8 +177,7 @@ def letter_send(*, actor, letter: ProgressLetter, sent_via: str) -> ProgressLett
     current.status, current.sent_by, current.sent_at, current.sent_via = LetterStatus.SENT, actor, now, sent_via.strip()
     current.updated_by, current.updated_at = actor, now
     current.full_clean()
-    ProgressLetter.objects.filter(pk=current.pk).update(  # save() refuses sent letters; this is the one transition
-        status=current.status, sent_by=actor, sent_at=now, sent_via=current.sent_via, updated_by=actor, updated_at=now)
+    current.save()  # the last change: from now on the letter is frozen (AppendOnlyModel, frozen by sent_at)
     audit_record(actor=actor, action=AuditAction.LETTER_SENT, target=current, patient_id=current.patient_id,
                  data={"via": current.sent_via})
     return current

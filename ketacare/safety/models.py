@@ -3,23 +3,19 @@
 from django.conf import settings
 from django.db import models
 
+from ketacare.core.append_only import AppendOnlyModel, AppendOnlyQuerySet, ImmutableRecord
 from ketacare.core.models import ClinicOwned
 from ketacare.safety.choices import AlertSeverity, AlertStatus
 
-
-class AlertLocked(Exception):
-    """An acknowledged alert is a signed record: it never changes and is never deleted."""
+AlertLocked = ImmutableRecord  # an acknowledged alert is a signed record (the one append-only error)
 
 
-class AlertQuerySet(models.QuerySet):
+class AlertQuerySet(AppendOnlyQuerySet):
     def open(self) -> "AlertQuerySet":
         return self.filter(status=AlertStatus.OPEN)
 
-    def delete(self):
-        raise AlertLocked("alerts are never deleted")
 
-
-class Alert(ClinicOwned):
+class Alert(AppendOnlyModel, ClinicOwned):
     """One rule that fired on one source record (e.g. PHQ-9 item 9 >= 1 on a questionnaire response).
 
     `source_type`/`source_id` name the record that raised it ("questionnaire_response", "vitals", "session", ...);
@@ -43,6 +39,8 @@ class Alert(ClinicOwned):
     seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
 
     objects = AlertQuerySet.as_manager()
+
+    append_only_frozen_by = "acknowledged_at"  # open alerts change (status, acknowledgement); acknowledged ones never
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -86,13 +84,3 @@ class Alert(ClinicOwned):
         if hours < 24:
             return f"{hours} h {minutes % 60:02d} min"
         return f"{hours // 24} d {hours % 24} h"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            stored = Alert.objects.filter(pk=self.pk).values_list("status", flat=True).first()
-            if stored == AlertStatus.ACKNOWLEDGED:
-                raise AlertLocked(f"alert {self.pk} is acknowledged and cannot change")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AlertLocked("alerts are never deleted")

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
 from ketacare.screening.domain.resistance import Response, TrialKind
 from ketacare.screening.domain.rules import Route, Status
@@ -61,8 +62,7 @@ class Outcome(models.TextChoices):
     OVERRIDE = "override", "Exclusion overridden"
 
 
-class RecordLocked(Exception):
-    """A signed or published record was about to be changed or deleted."""
+RecordLocked = ImmutableRecord  # a signed or published record was about to change (the one append-only error)
 
 
 def _tri(label: str) -> models.BooleanField:
@@ -206,19 +206,7 @@ class PriorTrial(ClinicOwned):
         ordering = ["id"]
 
 
-class DecisionQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        if self.filter(signed_at__isnull=False).exists():
-            raise RecordLocked("signed eligibility decisions cannot be changed")
-        return super().update(**kwargs)
-
-    def delete(self):
-        if self.filter(signed_at__isnull=False).exists():
-            raise RecordLocked("signed eligibility decisions cannot be deleted")
-        return super().delete()
-
-
-class EligibilityDecision(ClinicOwned):
+class EligibilityDecision(AppendOnlyModel, ClinicOwned):
     """An evaluation of one route (facts and result snapshotted) and the prescriber's signed decision on it.
 
     Re-evaluation makes a new row pointing at the previous one. Once signed, only a co-signature of an override
@@ -251,7 +239,9 @@ class EligibilityDecision(ClinicOwned):
                                     related_name="+")
     cosigned_at = models.DateTimeField(null=True, blank=True)
 
-    objects = DecisionQuerySet.as_manager()
+    # Free until signed; then only a co-signature of an override may be added, once.
+    append_only_frozen_by = "signed_at"
+    append_only_mutable_once = ("cosigned_by", "cosigned_at")
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]
@@ -299,24 +289,9 @@ class EligibilityDecision(ClinicOwned):
     def findings_by_verdict(self, verdict: str) -> list[dict]:
         return [f for f in self.findings if f["verdict"] == verdict]
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).first()
-            if stored is not None and stored.signed_at is not None:
-                changed = [f.attname for f in self._meta.concrete_fields
-                           if getattr(stored, f.attname) != getattr(self, f.attname)]
-                allowed = stored.cosigned_at is None and set(changed) <= {"cosigned_by_id", "cosigned_at"}
-                if changed and not allowed:
-                    raise RecordLocked("signed eligibility decisions cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.signed_at is not None:
-            raise RecordLocked("signed eligibility decisions cannot be deleted")
-        return super().delete(*args, **kwargs)
 
 
-class EligibilitySetting(ClinicOwned):
+class EligibilitySetting(AppendOnlyModel, ClinicOwned):
     """A clinic's screening thresholds: its overrides of the cited defaults of `domain.rules.EligibilityParams`.
     Each change is a new revision; the newest is in force. Revisions never change."""
 
@@ -334,16 +309,9 @@ class EligibilitySetting(ClinicOwned):
     def __str__(self) -> str:
         return f"Eligibility thresholds revision {self.revision}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise RecordLocked("eligibility thresholds are revisions: save a new one")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RecordLocked("eligibility threshold revisions cannot be deleted")
 
 
-class ConsentDocument(ClinicOwned):
+class ConsentDocument(AppendOnlyModel, ClinicOwned):
     """A version of a route's consent text, written by the clinic admin. Published versions never change."""
 
     route = models.CharField(max_length=16, choices=RouteChoice.choices)
@@ -358,6 +326,8 @@ class ConsentDocument(ClinicOwned):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
 
+    append_only_frozen_by = "published_at"  # a draft is edited; a published version never changes
+
     class Meta:
         ordering = ["route", "-effective_on", "-id"]
         constraints = [
@@ -371,20 +341,9 @@ class ConsentDocument(ClinicOwned):
     def is_published(self) -> bool:
         return self.published_at is not None
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).values_list("published_at", flat=True).first()
-            if stored is not None:
-                raise RecordLocked("a published consent document never changes; write a new version")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.published_at is not None:
-            raise RecordLocked("a published consent document cannot be deleted")
-        return super().delete(*args, **kwargs)
 
 
-class PatientConsent(ClinicOwned):
+class PatientConsent(AppendOnlyModel, ClinicOwned):
     """The patient's consent to one route under one document version, witnessed by staff; may be withdrawn."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
@@ -416,16 +375,5 @@ class PatientConsent(ClinicOwned):
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).first()
-            if stored is not None:
-                changed = {f.attname for f in self._meta.concrete_fields
-                           if getattr(stored, f.attname) != getattr(self, f.attname)}
-                withdrawal = {"withdrawn_at", "withdrawal_reason", "withdrawal_recorded_by_id"}
-                if changed and not (stored.withdrawn_at is None and changed <= withdrawal):
-                    raise RecordLocked("a captured consent never changes; only a withdrawal may be added")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RecordLocked("a captured consent cannot be deleted")
+    # A captured consent never changes; only a withdrawal may be added, once.
+    append_only_mutable_once = ("withdrawn_at", "withdrawal_reason", "withdrawal_recorded_by")

@@ -9,42 +9,27 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from ketacare.core.errors import Conflict
+from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
 from ketacare.treatment import choices as c
 
 USER = settings.AUTH_USER_MODEL
 
 
-class SessionLocked(Conflict):
+class SessionLocked(ImmutableRecord):
     """The session note is signed: the session can no longer be changed (add an addendum instead)."""
 
     code = "session.locked"
 
 
-class RecordImmutable(Conflict):
-    """This record cannot be changed once saved."""
-
-    code = "record.immutable"
-
-
-class AppendOnly:
-    """Mixin for rows that are written once and never updated or deleted (put it before the model base)."""
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise RecordImmutable(f"{self._meta.verbose_name} cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RecordImmutable(f"{self._meta.verbose_name} cannot be deleted")
+RecordImmutable = ImmutableRecord  # the one append-only error (ketacare/core/append_only.py)
 
 
 def _range(low, high):
     return [MinValueValidator(low), MaxValueValidator(high)]
 
 
-class ProtocolSetting(AppendOnly, ClinicOwned):
+class ProtocolSetting(AppendOnlyModel, ClinicOwned):
     """A clinic's values for one shipped protocol. Each change is a new revision; the newest is in force."""
 
     protocol_ref = models.CharField(max_length=64)
@@ -60,7 +45,7 @@ class ProtocolSetting(AppendOnly, ClinicOwned):
                                                name="protocol_setting_revision_unique")]
 
 
-class RemsSetting(AppendOnly, ClinicOwned):
+class RemsSetting(AppendOnlyModel, ClinicOwned):
     """The clinic's REMS configuration flags and setting details, versioned like protocol settings (§8.4)."""
 
     revision = models.PositiveIntegerField()
@@ -110,7 +95,7 @@ class Course(ClinicOwned):
         indexes = [models.Index(fields=["clinic", "patient"])]
 
 
-class DosingSession(ClinicOwned):
+class DosingSession(AppendOnlyModel, ClinicOwned):
     """One supervised session of a course, moved through the domain state machine by `session_transition`."""
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
@@ -180,21 +165,17 @@ class DosingSession(ClinicOwned):
         ]
         indexes = [models.Index(fields=["clinic", "planned_on"]), models.Index(fields=["clinic", "state"])]
 
-    def save(self, *args, **kwargs):
-        # A signed session never changes: the check reads the stored row, so a stale in-memory copy cannot slip by.
-        if self.pk is not None and DosingSession.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
-            raise SessionLocked()
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RecordImmutable("sessions cannot be deleted; cancel them")
+    # A session changes freely until its note is signed, then never (addenda instead); it is never deleted (cancel
+    # it). The check reads the stored row, so a stale in-memory copy cannot slip by.
+    append_only_frozen_by = "signed_at"
+    append_only_error = SessionLocked
 
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
 
 
-class SessionTransition(AppendOnly, ClinicOwned):
+class SessionTransition(AppendOnlyModel, ClinicOwned):
     """One state change of a session: from, to, when, by whom, and why."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="transitions")
@@ -208,7 +189,7 @@ class SessionTransition(AppendOnly, ClinicOwned):
         ordering = ["at", "id"]
 
 
-class DoseOrder(AppendOnly, ClinicOwned):
+class DoseOrder(AppendOnlyModel, ClinicOwned):
     """A prescriber's order for the session's dose, with the calculation shown line by line.
 
     Replacing an order (before any administration) adds a new row that `supersedes` the old one.
@@ -240,7 +221,7 @@ class DoseOrder(AppendOnly, ClinicOwned):
         constraints = [models.CheckConstraint(name="dose_order_positive", condition=Q(dose_mg__gt=0))]
 
 
-class DoseAdministration(AppendOnly, ClinicOwned):
+class DoseAdministration(AppendOnlyModel, ClinicOwned):
     """A nurse's record of the dose given: one row per esketamine device, or one IV infusion."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="administrations")
@@ -259,7 +240,7 @@ class DoseAdministration(AppendOnly, ClinicOwned):
                                                condition=Q(device_number__isnull=False))]
 
 
-class InfusionEnd(AppendOnly, ClinicOwned):
+class InfusionEnd(AppendOnlyModel, ClinicOwned):
     """When an IV infusion stopped (the administration row itself never changes)."""
 
     administration = models.OneToOneField(DoseAdministration, on_delete=models.PROTECT, related_name="end")
@@ -269,7 +250,7 @@ class InfusionEnd(AppendOnly, ClinicOwned):
     note = models.TextField(blank=True)
 
 
-class VitalsReading(AppendOnly, ClinicOwned):
+class VitalsReading(AppendOnlyModel, ClinicOwned):
     """One set of observations (BP, heart rate, SpO2, respiratory rate, MOAA/S, CADSS) at `taken_at`."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="vitals")
@@ -296,7 +277,7 @@ class VitalsReading(AppendOnly, ClinicOwned):
         ]
 
 
-class SideEffectCheck(AppendOnly, ClinicOwned):
+class SideEffectCheck(AppendOnlyModel, ClinicOwned):
     """The side-effect checklist at one time point (an empty list = checked, none present)."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="side_effect_checks")
@@ -309,7 +290,7 @@ class SideEffectCheck(AppendOnly, ClinicOwned):
         ordering = ["at", "id"]
 
 
-class AdverseEvent(ClinicOwned):
+class AdverseEvent(AppendOnlyModel, ClinicOwned):
     """An adverse event during the session, with onset and (once known) resolution."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="adverse_events")
@@ -324,13 +305,15 @@ class AdverseEvent(ClinicOwned):
     resolution_recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT,
                                                related_name="+")
 
+    append_only_frozen_by = "resolved_at"  # open until resolved (the resolution may add to the action), then final
+
     class Meta:
         ordering = ["onset_at", "id"]
         constraints = [models.CheckConstraint(name="resolved_after_onset", condition=(
             Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("onset_at"))))]
 
 
-class SessionAddendum(AppendOnly, ClinicOwned):
+class SessionAddendum(AppendOnlyModel, ClinicOwned):
     """A correction or late entry added to a signed session; the signed note stays as it was."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="addenda")
@@ -342,7 +325,7 @@ class SessionAddendum(AppendOnly, ClinicOwned):
         ordering = ["at", "id"]
 
 
-class RemsEnrollment(AppendOnly, ClinicOwned):
+class RemsEnrollment(AppendOnlyModel, ClinicOwned):
     """The patient's SPRAVATO REMS enrollment, recorded before the first outpatient dose (§8.3)."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
@@ -355,7 +338,7 @@ class RemsEnrollment(AppendOnly, ClinicOwned):
         ordering = ["-enrolled_on", "-id"]
 
 
-class PatientMonitoringForm(ClinicOwned):
+class PatientMonitoringForm(AppendOnlyModel, ClinicOwned):
     """The REMS Patient Monitoring Form for one esketamine session, due within 7 days (§8.3).
 
     Its fields are computed from the session until it is submitted; submission freezes them in `data`.
@@ -375,14 +358,10 @@ class PatientMonitoringForm(ClinicOwned):
         ordering = ["due_on", "id"]
         indexes = [models.Index(fields=["clinic", "due_on"])]
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and PatientMonitoringForm.objects.filter(
-                pk=self.pk, submitted_at__isnull=False).exists():
-            raise RecordImmutable("a submitted Patient Monitoring Form cannot be changed")
-        super().save(*args, **kwargs)
+    append_only_frozen_by = "submitted_at"  # computed until submitted, then frozen
 
 
-class SessionMeasure(AppendOnly, ClinicOwned):
+class SessionMeasure(AppendOnlyModel, ClinicOwned):
     """A questionnaire response taken for this session: before the dose or at `offset_hours` after it."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="measures")
@@ -397,7 +376,7 @@ class SessionMeasure(AppendOnly, ClinicOwned):
         ordering = ["offset_hours", "linked_at", "id"]
 
 
-class SuicideRiskClearance(AppendOnly, ClinicOwned):
+class SuicideRiskClearance(AppendOnlyModel, ClinicOwned):
     """A prescriber's clearance of an acknowledged suicide-risk alert (written with the acknowledgement when a
     prescriber acknowledges it from the session): until it exists, that alert still blocks dosing (domain/README
     rule 7: cleared only by a prescriber)."""

@@ -312,5 +312,6 @@ def test_thresholds_need_a_clinic_admin_a_reason_and_values_that_can_fire(patien
     first = services.safety_thresholds_configure(actor=admin, reason="memo", thresholds={"moaas.sedation": 2})
     second = services.safety_thresholds_configure(actor=admin, reason="memo 2", thresholds={})
     assert (second.revision, second.overrides) == (2, {})  # back to the defaults, the first stays on record
+    first.reason = "rewritten"
     with pytest.raises(SettingLocked):
         first.save()

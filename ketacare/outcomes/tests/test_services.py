@@ -87,8 +87,10 @@ def test_letter_is_drafted_edited_and_sent_then_locked(clinic, users):
     assert sent.is_sent and ProgressLetter.objects.get().status == "sent"
     with pytest.raises(LetterLocked):
         services.letter_update(actor=prescriber, letter=sent, summary="changed")
+    stored = ProgressLetter.objects.get()
+    stored.summary = "rewritten behind the service's back"
     with pytest.raises(LetterLocked):
-        ProgressLetter.objects.get().save()
+        stored.save()
     actions = list(AuditEvent.objects.filter(patient_id=pid, action__startswith="letter").order_by("id")
                    .values_list("action", flat=True))
     assert actions == ["letter_drafted", "letter_edited", "letter_sent"]

@@ -70,6 +70,7 @@ def test_a_new_revision_is_in_force_for_its_clinic_only_and_is_audited(admin, cl
     assert selectors.eligibility_params(ClinicFactory().pk) == EligibilityParams()
     event = AuditEvent.objects.filter(action=AuditAction.PROTOCOL_CONFIGURED).latest("id")
     assert (event.actor, event.data["revision"]) == (admin, 2)
+    setting.reason = "rewritten"
     with pytest.raises(RecordLocked):
         setting.save()
     with pytest.raises(RecordLocked):

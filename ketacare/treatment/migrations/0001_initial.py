@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['ordered_at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='DoseAdministration',
@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['given_at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='AdverseEvent',
@@ -178,7 +178,7 @@ class Migration(migrations.Migration):
             options={
                 'abstract': False,
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='PatientMonitoringForm',
@@ -214,7 +214,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['protocol_ref', '-revision'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.AddField(
             model_name='dosingsession',
@@ -240,7 +240,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-enrolled_on', '-id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='RemsSetting',
@@ -268,7 +268,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-revision'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='SessionAddendum',
@@ -283,7 +283,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='SessionMeasure',
@@ -301,7 +301,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['offset_hours', 'linked_at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='SessionTransition',
@@ -318,7 +318,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='SideEffectCheck',
@@ -334,7 +334,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='SuicideRiskClearance',
@@ -350,7 +350,7 @@ class Migration(migrations.Migration):
             options={
                 'abstract': False,
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.CreateModel(
             name='VitalsReading',
@@ -373,7 +373,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['taken_at', 'id'],
             },
-            bases=(ketacare.treatment.models.AppendOnly, models.Model),
+            bases=(models.Model,),
         ),
         migrations.AddConstraint(
             model_name='doseorder',

@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from ketacare.audit.models import AuditAction, AuditEvent
+from ketacare.core.append_only import ImmutableRecord
 from ketacare.treatment import services
 from ketacare.treatment.models import DosingSession, SessionAddendum, SessionLocked, VitalsReading
 from ketacare.treatment.tests.factories import BASELINE, staff, started_course, walk
@@ -83,7 +84,8 @@ def test_an_addendum_keeps_the_original_note(signed):
     assert session.note == "Tolerated 56 mg well; mild dizziness at 30 min."
     assert list(session.addenda.all()) == [addendum] and addendum.by == prescriber
     assert AuditEvent.objects.filter(action=AuditAction.SESSION_ADDENDUM_ADDED, actor=prescriber).exists()
-    with pytest.raises(Exception, match="cannot be changed"):
+    addendum.text = "rewritten"
+    with pytest.raises(ImmutableRecord, match="cannot change"):
         addendum.save()
 
 

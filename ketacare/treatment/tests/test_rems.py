@@ -93,6 +93,7 @@ def test_an_incomplete_form_cannot_be_submitted_and_a_complete_one_freezes(team)
     form.refresh_from_db()
     assert form.submitted_by == nurse and form.data["fields"]["lot_number"] == "LOT-ESK-1"
     assert form.data["fields"]["first_treatment"] is False  # the patient's second esketamine session
+    form.submission_reference = "CHANGED"
     with pytest.raises(RecordImmutable):
         form.save()
     assert AuditEvent.objects.filter(action=AuditAction.PMF_SUBMITTED).count() == 1
