@@ -3,7 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export KETACARE_DEBUG="${KETACARE_DEBUG:-True}"
+VAR_DIR="${KETACARE_VAR_DIR:-var}"
+mkdir -p "$VAR_DIR"
+# The demo's settings, kept for every `ketacare` command run beside it (ketacare/manage.py reads this file when the
+# environment brings no SECRET_KEY; the environment always wins). A server install has no such file.
+cat > "$VAR_DIR/ketacare.env" <<ENV
+# Written by make demo: the local demo install's settings. Delete it on a server.
+KETACARE_DEBUG=${KETACARE_DEBUG:-True}
+ENV
 .venv/bin/ketacare migrate --no-input -v 0
 .venv/bin/ketacare demo
 echo

@@ -29,7 +29,12 @@ def _make_missing(users: dict) -> None:
     from ketacare.safety.models import Alert
     from ketacare.screening.models import EligibilitySetting
     from ketacare.treatment.models import (
-        AdverseEvent, DosingSession, ProtocolSetting, SessionAddendum, SuicideRiskClearance)
+        AdverseEvent,
+        DosingSession,
+        ProtocolSetting,
+        SessionAddendum,
+        SuicideRiskClearance,
+    )
 
     admin, prescriber = users["admin"], users["prescriber"]
     clinic_id, now = admin.clinic_id, clock.now()
@@ -149,7 +154,7 @@ def test_a_final_row_refuses_a_change_through_save(seeded, label):
     assert getattr(model._default_manager.get(pk=row.pk), field.attname) == value
 
 
-@pytest.mark.skipif(not ON_POSTGRESQL, reason="raw SQL is refused by PostgreSQL triggers; SQLite has the ORM rules only")
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="raw SQL is refused by PostgreSQL triggers; SQLite has ORM rules only")
 @pytest.mark.parametrize("label", LABELS)
 def test_postgresql_refuses_raw_update_and_delete(seeded, label):
     model = _model(label)

@@ -76,3 +76,22 @@ def test_staff_of_another_clinic_is_not_found(client, admin):
     stranger.refresh_from_db()
     assert stranger.role == Role.NURSE
     assert stranger.username not in client.get("/accounts/staff/").content.decode()
+
+
+@pytest.mark.django_db
+def test_clinic_create_makes_the_clinic_and_its_first_admin_and_refuses_bad_input():
+    from django.core.exceptions import ValidationError
+
+    from ketacare.accounts.services import clinic_create
+    from ketacare.audit.models import AuditEvent
+    from ketacare.core.models import Clinic
+
+    clinic, admin, password = clinic_create(code="bos", name="Boston Clinic", admin_username="alice")
+    assert admin.clinic == clinic and admin.role == "clinic_admin" and admin.check_password(password)
+    assert len(password) >= 20 and password not in str(list(AuditEvent.objects.values_list("data", flat=True)))
+    assert set(AuditEvent.objects.values_list("action", flat=True)) == {"clinic_created", "staff_created"}
+    with pytest.raises(ValidationError, match="exists already"):
+        clinic_create(code="bos", name="Another", admin_username="bob")
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        clinic_create(code="nyc", name="New York", admin_username="carol", time_zone="Mars/Olympus")
+    assert Clinic.objects.count() == 1 and not User.objects.filter(username__in=["bob", "carol"]).exists()

@@ -1,13 +1,17 @@
 """Staff accounts and API tokens."""
 
 import secrets
+import zoneinfo
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ketacare.accounts.models import ApiToken, User
+from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
+from ketacare.core.models import Clinic
 
 TOKEN_PREFIX = "kc_"
 
@@ -29,6 +33,32 @@ def token_revoke(*, api_token: ApiToken, actor: User) -> None:
 
 
 @transaction.atomic
+def clinic_create(*, code: str, name: str, admin_username: str, admin_email: str = "",
+                  time_zone: str = "America/New_York") -> tuple[Clinic, User, str]:
+    """A new clinic of the network with its first clinic admin (who then adds the rest of the staff in the app).
+
+    The admin's password is generated and returned once; it is never stored in clear. Returns (clinic, admin,
+    password)."""
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"unknown time zone {time_zone!r} (use an IANA name such as America/New_York)") from None
+    if Clinic.objects.filter(code=code).exists():
+        raise ValidationError(f"a clinic with code {code!r} exists already")
+    clinic = Clinic(code=code, name=name, time_zone=time_zone)
+    clinic.full_clean()
+    clinic.save()
+    password = secrets.token_urlsafe(18)
+    admin = User(username=admin_username, email=admin_email, role=Role.CLINIC_ADMIN, clinic=clinic)
+    admin.set_password(password)
+    admin.full_clean(exclude=["password"])
+    admin.save()
+    audit_record(actor=admin, action=AuditAction.CLINIC_CREATED, target=clinic, data={"code": code})
+    audit_record(actor=admin, action=AuditAction.STAFF_CREATED, target=admin, data={"role": Role.CLINIC_ADMIN})
+    return clinic, admin, password
+
+
+@transaction.atomic
 def staff_create(*, actor: User, username: str, first_name: str, last_name: str, email: str, role: str,
                  password: str) -> User:
     """A clinic admin adds a member of staff to their own clinic."""
@@ -44,8 +74,6 @@ def staff_create(*, actor: User, username: str, first_name: str, last_name: str,
 @transaction.atomic
 def staff_update(*, actor: User, user: User, role: str, is_active: bool) -> User:
     """Change a colleague's role or block their sign-in. An admin cannot lock themselves out."""
-    from django.core.exceptions import ValidationError
-
     if user.pk == actor.pk and (role != actor.role or not is_active):
         raise ValidationError("You cannot change your own role or deactivate yourself; ask another admin.")
     changed = {}

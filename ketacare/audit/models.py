@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     LOGGED_OUT = "logged_out"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    CLINIC_CREATED = "clinic_created"
     STAFF_CREATED = "staff_created"
     STAFF_UPDATED = "staff_updated"
     ACCESS_DENIED = "access_denied"

@@ -118,3 +118,30 @@ def email_settings(url: str, *, name: str = "EMAIL_URL") -> dict[str, object]:
     if "from" in query:
         settings["DEFAULT_FROM_EMAIL"] = query["from"][0]
     return settings
+
+
+ENV_FILE_NAME = "ketacare.env"
+
+
+def load_env_file(path: Path) -> list[str]:
+    """Read `NAME=value` lines from `path` into the environment, for names the environment does not set already.
+
+    `make demo` writes `var/ketacare.env` so that every `ketacare` command run beside the demo uses the demo's settings;
+    a production install has no such file (and the environment always wins). Blank lines and `#` comments are
+    skipped; any other line must be `NAME=value`. Returns the names it set.
+    """
+    if not path.is_file():
+        return []
+    set_here = []
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or not name.isupper():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value, not {raw!r}")
+        if name not in os.environ:
+            os.environ[name] = value.strip()
+            set_here.append(name)
+    return set_here

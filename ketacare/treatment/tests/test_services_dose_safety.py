@@ -15,7 +15,7 @@ from ketacare.safety.models import Alert
 from ketacare.treatment import links, services
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.states import TransitionRefused
-from ketacare.treatment.models import DosingSession, SessionLocked, SuicideRiskClearance
+from ketacare.treatment.models import SessionLocked, SuicideRiskClearance
 from ketacare.treatment.tests.factories import BASELINE, CSSRS_HIGH, staff, started_course, walk
 
 pytestmark = pytest.mark.django_db
