@@ -35,7 +35,6 @@ PAGES = {
     "accounts:staff": ("get", {Role.CLINIC_ADMIN}),
     "accounts:staff-create": ("get", {Role.CLINIC_ADMIN}),
     "accounts:staff-edit": ("get", {Role.CLINIC_ADMIN}),
-    "research": ("get", {Role.RESEARCHER}),
 }
 
 # (method, OpenAPI path) -> roles allowed

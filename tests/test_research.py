@@ -3,9 +3,12 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ketacare.accounts.roles import Role
-from ketacare.core.research import MIN_CELL
+from ketacare.outcomes.domain.deid import HIDDEN, cohort_by_age_and_sex
+from ketacare.outcomes.domain.report import MIN_CELL
 from ketacare.patients.models import Sex
 from tests.factories import PatientFactory, UserFactory
 
@@ -13,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def cell_values(response):
-    return [(row["band"], row["cells"], row["total"]) for row in response.context["rows"]]
+    return [(row.band, row.cells, row.total) for row in response.context["age_sex_rows"]]
 
 
 def test_small_cells_and_the_totals_that_would_reveal_them_are_hidden(client):
@@ -22,12 +25,12 @@ def test_small_cells_and_the_totals_that_would_reveal_them_are_hidden(client):
     PatientFactory.create_batch(20, clinic=researcher.clinic, sex=Sex.FEMALE, date_of_birth=born)
     PatientFactory.create_batch(5, clinic=researcher.clinic, sex=Sex.MALE, date_of_birth=born)
     client.force_login(researcher)
-    response = client.get("/research/")
+    response = client.get("/outcomes/research/")
     rows = {band: (cells, total) for band, cells, total in cell_values(response)}
     cells, total = rows["30–44"]
     assert cells[0] == "20" and cells[1] == f"<{MIN_CELL}"
     assert total == "hidden"  # 25 would reveal male = 5
-    assert response.context["total"] == "hidden"
+    assert response.context["age_sex_total"] == "hidden"
     body = response.content.decode()
     assert "25" not in body and ">5<" not in body
 
@@ -37,5 +40,24 @@ def test_researcher_page_shows_no_names_or_mrns(client):
     PatientFactory(clinic=researcher.clinic, family_name="Zielinski", mrn="SECRET-1")
     PatientFactory.create_batch(12, clinic=researcher.clinic, family_name="Zielinski")
     client.force_login(researcher)
-    body = client.get("/research/").content.decode()
+    body = client.get("/outcomes/research/").content.decode()
     assert "Zielinski" not in body and "SECRET-1" not in body
+
+
+SEXES = ["female", "male", "other"]
+
+
+@given(st.lists(st.tuples(st.integers(0, 110), st.sampled_from(SEXES)), max_size=120))
+def test_no_shown_count_is_small_and_no_hidden_cell_can_be_recovered(people):
+    """privacy.md §2: counts under 11 are never shown, nor any total that would give one away by subtraction."""
+    rows, total = cohort_by_age_and_sex(people, SEXES, min_cell=MIN_CELL)
+    for row in rows:
+        shown = [int(c) for c in row.cells if not c.startswith("<")]
+        assert all(n >= MIN_CELL for n in shown)
+        if len(shown) < len(row.cells):
+            assert row.total == HIDDEN
+        elif row.total != HIDDEN and not row.total.startswith("<"):
+            assert int(row.total) == sum(shown)
+    if total != HIDDEN:
+        assert int(total) == len(people) >= MIN_CELL and all(r.total != HIDDEN for r in rows)
+    assert [r.band for r in rows][-1] == "90+" and not any("89" in r.band and "65" not in r.band for r in rows)

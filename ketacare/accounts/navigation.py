@@ -15,7 +15,6 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Home", "home", Perm.HOME),
     NavItem("Patients", "patients:list", Perm.PATIENT_VIEW),
-    NavItem("Research", "research", Perm.RESEARCH_VIEW),
     NavItem("Audit trail", "audit:list", Perm.AUDIT_VIEW),
     NavItem("Staff", "accounts:staff", Perm.STAFF_MANAGE),
 ]

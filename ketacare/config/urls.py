@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from ketacare.config.api import api
-from ketacare.core import research, views
+from ketacare.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,7 +10,6 @@ urlpatterns = [
     path("accounts/", include("ketacare.accounts.urls")),
     path("patients/", include("ketacare.patients.urls")),
     path("audit/", include("ketacare.audit.urls")),
-    path("research/", research.research, name="research"),
     path("measure/", include("ketacare.instruments.urls")),
     path("alerts/", include("ketacare.safety.urls")),
     path("intake/", include("ketacare.screening.urls")),

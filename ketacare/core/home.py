@@ -28,8 +28,6 @@ def cards_for(user) -> list[HomeCard]:
 
 register(HomeCard("Patients", "Find a patient by name, MRN or date of birth and open the chart.", "patients:list",
                   "Find a patient", Perm.PATIENT_VIEW, 20))
-register(HomeCard("Research", "De-identified counts for your clinic. Names, MRNs and dates never appear; small groups "
-                  "are hidden.", "research", "Open research view", Perm.RESEARCH_VIEW, 60))
 register(HomeCard("Audit trail", "Who opened or changed which record, when and from where.", "audit:list",
                   "Review the audit trail", Perm.AUDIT_VIEW, 70))
 register(HomeCard("Staff", "Add colleagues, change roles, deactivate accounts.", "accounts:staff", "Manage staff",

@@ -16,13 +16,13 @@ class OutcomesConfig(AppConfig):
         register_panel(ChartPanel(key="outcomes", title="Outcomes", template="outcomes/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=35, context=panel_context))
         register(NavItem("Outcomes", "outcomes:report", Perm.CLINICAL_VIEW))
-        register(NavItem("Outcomes", "outcomes:research", Perm.RESEARCH_VIEW))
+        register(NavItem("Research", "outcomes:research", Perm.RESEARCH_VIEW))
         register(NavItem("Outcome definitions", "outcomes:settings", Perm.CLINIC_CONFIGURE))
         register_card(HomeCard("Clinic outcomes", "Response, remission, time to relapse, side effects and alerts for "
                                "your patients, with CSV and PDF exports.", "outcomes:report", "Open outcomes",
                                Perm.CLINICAL_VIEW, 50))
-        register_card(HomeCard("Outcomes, de-identified", "Response, remission and relapse for the clinic's cohorts; "
-                               "small groups are hidden.", "outcomes:research", "Open de-identified outcomes",
-                               Perm.RESEARCH_VIEW, 55))
+        register_card(HomeCard("Research", "De-identified response, remission, relapse and the clinic's patients "
+                               "by age and sex; small groups are hidden.", "outcomes:research",
+                               "Open de-identified outcomes", Perm.RESEARCH_VIEW, 55))
         register_card(HomeCard("Outcome definitions", "What counts as response, remission and relapse in your clinic.",
                                "outcomes:settings", "Review definitions", Perm.CLINIC_CONFIGURE, 85))

@@ -20,10 +20,12 @@ from ketacare.core import clock
 from ketacare.core.db import reporting_reads
 from ketacare.outcomes import figures, letters, patient_rows, selectors, services
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS
+from ketacare.outcomes.domain.deid import cohort_by_age_and_sex
 from ketacare.outcomes.domain.report import CohortReport, build_report
 from ketacare.outcomes.forms import CohortForm, LetterForm, LetterSendForm, OutcomeSettingForm, ResearchCohortForm
 from ketacare.outcomes.pdf import pdf_response, render_pdf
-from ketacare.patients.selectors import patient_get_for
+from ketacare.patients.models import Sex
+from ketacare.patients.selectors import ages_and_sexes_for, patient_get_for
 from ketacare.patients.services import patient_viewed
 
 # --- one patient -------------------------------------------------------------------------------------------------
@@ -311,7 +313,12 @@ def report(request):
 def research(request):
     form, rep, cohort = _report(request, deidentified=True)
     services.report_viewed(actor=request.user, cohort=cohort, deidentified=True)
-    return render(request, "outcomes/report.html", _report_context(request, form, rep, deidentified=True))
+    context = _report_context(request, form, rep, deidentified=True)
+    people = ages_and_sexes_for(user=request.user, on=clock.today())
+    context["age_sex_rows"], context["age_sex_total"] = cohort_by_age_and_sex(
+        people, [sex.value for sex in Sex], min_cell=rep.min_cell)
+    context["sexes"] = list(Sex)
+    return render(request, "outcomes/report.html", context)
 
 
 def _fmt(value, digits: int = 1) -> str:

@@ -42,3 +42,14 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def ages_and_sexes_for(*, user, on: dt.date) -> list[tuple[int, str]]:
+    """(completed years of age on `on`, sex) of every patient of the user's clinic, for de-identified counts: nothing
+    that identifies anyone, so researchers (who may not open a patient) get it too."""
+    from ketacare.accounts.roles import Perm
+
+    if not (user.has_perm_to(Perm.RESEARCH_VIEW) or user.has_perm_to(Perm.PATIENT_VIEW)):
+        return []
+    rows = Patient.objects.filter(clinic_id=user.clinic_id).values_list("date_of_birth", "sex")
+    return [(on.year - born.year - ((on.month, on.day) < (born.month, born.day)), sex) for born, sex in rows]

@@ -14,7 +14,7 @@ class SafetyConfig(AppConfig):
         from ketacare.safety.sources import register_source
         from ketacare.safety.views import alerts_panel_context
 
-        register(NavItem("Alerts", "safety:list", Perm.CLINICAL_VIEW), before="research")
+        register(NavItem("Alerts", "safety:list", Perm.CLINICAL_VIEW), before="audit:list")
         from ketacare.core.home import HomeCard
         from ketacare.core.home import register as home_card
 

@@ -14,7 +14,7 @@ class TreatmentConfig(AppConfig):
 
         register_panel(ChartPanel(key="treatment", title="Treatment courses", template="treatment/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=25, context=panel_context))
-        register(NavItem("Floor board", "treatment:board", Perm.CLINICAL_VIEW), before="research")
+        register(NavItem("Floor board", "treatment:board", Perm.CLINICAL_VIEW), before="audit:list")
         from ketacare.core.home import HomeCard
         from ketacare.core.home import register as home_card
 
@@ -22,7 +22,7 @@ class TreatmentConfig(AppConfig):
                            "treatment:board", "Open the floor board", Perm.CLINICAL_VIEW, 10))
         home_card(HomeCard("REMS forms", "Patient Monitoring Forms pending, due soon or overdue.",
                            "treatment:rems-board", "Review REMS forms", Perm.CLINICAL_VIEW, 40))
-        register(NavItem("REMS forms", "treatment:rems-board", Perm.CLINICAL_VIEW), before="research")
+        register(NavItem("REMS forms", "treatment:rems-board", Perm.CLINICAL_VIEW), before="audit:list")
         register(NavItem("Protocols", "treatment:protocols", Perm.CLINIC_CONFIGURE))
         banners.register(overdue_rems_banner)
         from ketacare.treatment.models import PatientMonitoringForm

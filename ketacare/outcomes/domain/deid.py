@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ketacare.outcomes.domain.stats import suppress
+
 # 67 FR 53182, 53233-53234 (2000 Census), as listed in privacy.md §2 [U].
 PREAMBLE_2002_RESTRICTED_ZIP3 = frozenset(
     {
@@ -96,3 +98,49 @@ def research_id(secret: bytes, clinic_id: str | int, patient_id: str | int, *, l
     clinic, patient = str(clinic_id), str(patient_id)
     message = f"{len(clinic)}:{clinic}{len(patient)}:{patient}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:length]
+
+
+# The research page's cohort table: age bands whose last band ends at Safe Harbor's oldest exact age, then "90+".
+AGE_BANDS = ((18, 29), (30, 44), (45, 64), (65, SAFE_HARBOR.max_exact_age))
+UNDER_18 = "under 18"
+HIDDEN = "hidden"
+
+
+def age_band(age: int, *, rules: SafeHarborRules = SAFE_HARBOR) -> str:
+    """The cohort table's band of an age: "under 18", "18–29" … "65–89", then "90+" (privacy.md §2)."""
+    if age > rules.max_exact_age:
+        return rules.oldest_label
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low}–{high}"
+    return UNDER_18
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    band: str
+    cells: tuple[str, ...]  # one per sex, in the order asked for
+    total: str
+
+
+def cohort_by_age_and_sex(people: list[tuple[int, str]], sexes: list[str], *, min_cell: int,
+                          rules: SafeHarborRules = SAFE_HARBOR) -> tuple[list[CohortRow], str]:
+    """Counts by age band and sex with small cells suppressed (privacy.md §2), and the grand total.
+
+    `people` are (age in years, sex) pairs. A cell under `min_cell` (zero included) shows as "<11"; a row total next to
+    a hidden cell is "hidden" (complementary suppression: the total would reveal the cell by subtraction), and so is
+    the grand total when any row total is hidden or small.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for age, sex in people:
+        key = (age_band(age, rules=rules), sex)
+        counts[key] = counts.get(key, 0) + 1
+    bands = [UNDER_18] + [f"{low}–{high}" for low, high in AGE_BANDS] + [rules.oldest_label]
+    rows = []
+    for band in bands:
+        cells = tuple(str(suppress(counts.get((band, sex), 0), min_cell)) for sex in sexes)
+        row_total = sum(counts.get((band, sex), 0) for sex in sexes)
+        total = HIDDEN if any(c.startswith("<") for c in cells) else str(suppress(row_total, min_cell))
+        rows.append(CohortRow(band, cells, total))
+    hidden = any(r.total == HIDDEN or r.total.startswith("<") for r in rows)
+    return rows, HIDDEN if hidden else str(suppress(len(people), min_cell))

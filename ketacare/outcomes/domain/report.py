@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ketacare.outcomes.domain.stats import (
+    MIN_CELL,
     KMStep,
     MeanCI,
     Quartiles,
@@ -35,9 +36,6 @@ from ketacare.outcomes.domain.stats import (
     wilson_ci,
 )
 from ketacare.outcomes.domain.summary import CourseSummary
-
-MIN_CELL = 11
-
 
 # --- step 1: sufficient statistics ----------------------------------------------------------------------------
 

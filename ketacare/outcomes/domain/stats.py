@@ -309,7 +309,12 @@ def quartiles_from_counts(table: Mapping[float, int]) -> Quartiles | None:
     return Quartiles(median=quantile(0.5), q1=quantile(0.25), q3=quantile(0.75))
 
 
-def suppress(count: int | None, min_cell: int = 11) -> int | str | None:
+# The one small-cell rule of every de-identified figure: counts under 11 are suppressed (privacy.md §2 [U, CMS
+# convention]); the outcomes report, its exports and the research page's cohort table all use it.
+MIN_CELL = 11
+
+
+def suppress(count: int | None, min_cell: int = MIN_CELL) -> int | str | None:
     """A count safe to show: the count itself if >= min_cell, otherwise the label "<11" (for min_cell 11).
 
     Zero is suppressed too (literal reading of privacy.md §2, "suppress counts < 11"). None passes through as None

@@ -127,8 +127,9 @@ def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page
 
 def researcher_sees_the_deidentified_report(base, clinic, page, screenshot):
     sign_in(page, base, "researcher")
-    page.get_by_role("link", name="Outcomes").click()
+    page.get_by_role("link", name="Research").click()
     page.get_by_role("heading", name=re.compile("de-identified")).wait_for()
+    assert page.get_by_role("heading", name="Patients by age band and sex").is_visible()  # one research page
     page.wait_for_load_state("load")
     # The demo clinic is small: every drawn chart is built on cells of 11 or more, the rest say they are withheld.
     for canvas in page.locator("canvas[data-chart-source]").all():
