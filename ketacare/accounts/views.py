@@ -1,6 +1,8 @@
 from django.contrib import auth
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from ketacare.accounts import throttle
@@ -10,6 +12,7 @@ from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
+from ketacare.core.home import cards_for
 
 
 @public
@@ -51,3 +54,29 @@ def logout(request):
         audit_record(actor=request.user, action=AuditAction.LOGGED_OUT, target=request.user)
         auth.logout(request)
     return redirect("accounts:login")
+
+
+# The signed-in frame every page shares: the start page, the banner strip, and the health check.
+
+@public
+@never_cache
+def healthz(request):
+    """Liveness and database reachability, for load balancers and `make demo`."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@requires(Perm.HOME)
+def home(request):
+    return render(request, "home.html", {"cards": cards_for(request.user)})
+
+
+@requires(Perm.HOME)
+def banners_partial(request):
+    """The banner strip alone, polled by every page so a new high-severity alert shows without a reload."""
+    return render(request, "includes/banners_wrapper.html")

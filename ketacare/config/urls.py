@@ -1,7 +1,7 @@
 from django.urls import include, path
 
+from ketacare.accounts import views
 from ketacare.config.api import api
-from ketacare.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -2,9 +2,10 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ketacare.accounts.roles import Perm
+if TYPE_CHECKING:  # core is the base layer: it names the permission type, it imports no app
+    from ketacare.accounts.roles import Perm
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,7 @@ class ChartPanel:
     key: str
     title: str
     template: str
-    perm: Perm
+    perm: "Perm"
     order: int
     context: Callable[..., dict[str, Any]]  # (request, patient) -> context for the template
 

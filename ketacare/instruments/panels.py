@@ -1,8 +1,10 @@
 """The chart's "Questionnaires" panel: latest score per instrument with its band and change from baseline, and the
 history. Query count is bounded (responses, their alerts, imported titles) whatever the history length."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ketacare.accounts.roles import Perm
 from ketacare.instruments.domain.catalog import short_name
@@ -10,9 +12,24 @@ from ketacare.instruments.domain.model import ChangeClassification, Instrument
 from ketacare.instruments.domain.scoring import classify_change
 from ketacare.instruments.models import ImportedInstrument, QuestionnaireResponse
 from ketacare.instruments.selectors import imported_instrument, responses_for, shipped_instruments
-from ketacare.outcomes.domain.trajectory import Measurement
-from ketacare.outcomes.selectors import changes_from_baseline
 from ketacare.safety.selectors import alerts_for
+
+# Once a dose has been given, the outcomes app owns the change from baseline for the instruments it follows; it
+# registers its rule here from its AppConfig.ready (the dependency points from outcomes to instruments, never back).
+# The function takes `patient` and `series` ({key: [(answered_at, total), ...]}, oldest first) and returns
+# {key: (index of the baseline in that series or None, outcome of the latest value or None)}; an outcome has
+# `at`, `is_response`, `is_remission`, `change` and `pct_change`.
+BaselineChanges = Callable[..., dict[str, tuple[int | None, Any]]]
+_baseline_changes: list[BaselineChanges] = []
+
+
+def register_baseline_changes(function: BaselineChanges) -> None:
+    _baseline_changes[:] = [function]
+
+
+def _changes_from_baseline(*, patient, series: dict[str, list[tuple]]) -> dict[str, tuple[int | None, Any]]:
+    return _baseline_changes[0](patient=patient, series=series) if _baseline_changes else {}
+
 
 QUICK_KEYS = ("phq-9", "gad-7", "lsas-sr", "cssrs-screen", "vas-anxiety")
 SOURCE_TYPE = "questionnaire_response"
@@ -76,16 +93,16 @@ def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, In
     for response in sorted(current, key=lambda r: (r.answered_at, r.pk)):
         by_key.setdefault(response.instrument_key, []).append(response)
     scored = {key: [r for r in series if r.total is not None] for key, series in by_key.items()}
-    points = {key: [Measurement(r.answered_at, r.total) for r in series] for key, series in scored.items()}
-    outcomes = changes_from_baseline(patient=patient, series=points)
+    points = {key: [(r.answered_at, r.total) for r in series] for key, series in scored.items()}
+    outcomes = _changes_from_baseline(patient=patient, series=points)
     summaries = []
     for key, series in by_key.items():
         instrument = instruments.get(key)
         latest = series[-1]
         change = None
         if key in outcomes:
-            baseline_point, point = outcomes[key]
-            baseline = scored[key][points[key].index(baseline_point)] if baseline_point else None
+            baseline_index, point = outcomes[key]
+            baseline = scored[key][baseline_index] if baseline_index is not None else None
             if point is not None and point.at == latest.answered_at:
                 change = ChangeClassification(point.is_response, point.is_remission, point.change, point.pct_change)
         else:

@@ -11,7 +11,11 @@ class OutcomesConfig(AppConfig):
         from ketacare.core.home import HomeCard
         from ketacare.core.home import register as register_card
         from ketacare.core.panels import ChartPanel, register_panel
+        from ketacare.instruments.panels import register_baseline_changes
         from ketacare.outcomes.panels import panel_context
+        from ketacare.outcomes.selectors import chart_baseline_changes
+
+        register_baseline_changes(chart_baseline_changes)
 
         register_panel(ChartPanel(key="outcomes", title="Outcomes", template="outcomes/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=35, context=panel_context))

@@ -569,6 +569,16 @@ def changes_from_baseline(*, patient, series: Mapping[str, Sequence[Measurement]
     return result
 
 
+def chart_baseline_changes(*, patient, series: Mapping[str, Sequence[tuple]]
+                           ) -> dict[str, tuple[int | None, PointOutcome | None]]:
+    """`changes_from_baseline` for the instruments app's chart panel (registered with it in AppConfig.ready), which
+    passes (answered_at, total) pairs: the baseline comes back as its index in the pair list."""
+    points = {key: [Measurement(at, total) for at, total in pairs] for key, pairs in series.items()}
+    changes = changes_from_baseline(patient=patient, series=points)
+    return {key: (points[key].index(baseline) if baseline else None, point)
+            for key, (baseline, point) in changes.items()}
+
+
 # --- letters ----------------------------------------------------------------------------------------------------
 
 

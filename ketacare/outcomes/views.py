@@ -24,8 +24,7 @@ from ketacare.outcomes.domain.deid import cohort_by_age_and_sex
 from ketacare.outcomes.domain.report import CohortReport, build_report
 from ketacare.outcomes.forms import CohortForm, LetterForm, LetterSendForm, OutcomeSettingForm, ResearchCohortForm
 from ketacare.outcomes.pdf import pdf_response, render_pdf
-from ketacare.patients.models import Sex
-from ketacare.patients.selectors import ages_and_sexes_for, patient_get_for
+from ketacare.patients.selectors import ages_and_sexes_for, patient_get_for, sexes
 from ketacare.patients.services import patient_viewed
 
 # --- one patient -------------------------------------------------------------------------------------------------
@@ -316,8 +315,8 @@ def research(request):
     context = _report_context(request, form, rep, deidentified=True)
     people = ages_and_sexes_for(user=request.user, on=clock.today())
     context["age_sex_rows"], context["age_sex_total"] = cohort_by_age_and_sex(
-        people, [sex.value for sex in Sex], min_cell=rep.min_cell)
-    context["sexes"] = list(Sex)
+        people, [value for value, _label in sexes()], min_cell=rep.min_cell)
+    context["sexes"] = [label for _value, label in sexes()]
     return render(request, "outcomes/report.html", context)
 
 

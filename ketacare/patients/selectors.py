@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 
 from ketacare.core.errors import NotFound
-from ketacare.patients.models import Patient
+from ketacare.patients.models import Patient, Sex
 
 
 class PatientNotFound(NotFound):
@@ -53,3 +53,8 @@ def ages_and_sexes_for(*, user, on: dt.date) -> list[tuple[int, str]]:
         return []
     rows = Patient.objects.filter(clinic_id=user.clinic_id).values_list("date_of_birth", "sex")
     return [(on.year - born.year - ((on.month, on.day) < (born.month, born.day)), sex) for born, sex in rows]
+
+
+def sexes() -> list[tuple[str, str]]:
+    """The recorded sexes as (value, label), in display order (for counts by sex)."""
+    return [(sex.value, sex.label) for sex in Sex]

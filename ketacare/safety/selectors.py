@@ -58,3 +58,38 @@ def open_high_suicide_risk(*, patient) -> bool:
 def banner_alert_count(*, clinic_id: int) -> int:
     """Open emergency/high alerts of a clinic: one indexed count, cheap enough for every page."""
     return Alert.objects.filter(clinic_id=clinic_id, status=AlertStatus.OPEN, severity__in=BANNER_SEVERITIES).count()
+
+
+# Alerts for the apps that raised them. The caller already holds the patient (or clinic) and has checked access; these
+# never widen it. Other apps read alerts only through these and `alerts_for`, never through the model.
+
+def alerts_from_sources(*, clinic_id: int, patient_id: int, sources: dict[str, object],
+                        open_only: bool = False) -> QuerySet[Alert]:
+    """Alerts of one patient raised from any of `sources` ({source_type: ids or a values() queryset})."""
+    base = Alert.objects.filter(clinic_id=clinic_id, patient_id=patient_id)
+    alerts = Alert.objects.none()
+    for source_type, ids in sources.items():
+        alerts = alerts | base.filter(source_type=source_type, source_id__in=ids)
+    if open_only:
+        alerts = alerts.filter(status=AlertStatus.OPEN)
+    return alerts.select_related("acknowledged_by")
+
+
+def any_alert_from(*, clinic_id: int, patient_id: int, source_type: str, source_ids: object) -> bool:
+    return Alert.objects.filter(clinic_id=clinic_id, patient_id=patient_id, source_type=source_type,
+                                source_id__in=source_ids).exists()
+
+
+def alerts_with_codes(*, patient, codes) -> QuerySet[Alert]:
+    """Every alert of a patient with one of these rule codes, open or acknowledged."""
+    return Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, code__in=codes).select_related(
+        "acknowledged_by")
+
+
+def patient_alert(*, clinic_id: int, patient_id: int, alert_id: int) -> Alert | None:
+    """One alert of this patient; None when absent or another patient's."""
+    return Alert.objects.filter(pk=alert_id, clinic_id=clinic_id, patient_id=patient_id).first()
+
+
+def open_alerts_of_patients(*, clinic_id: int, patient_ids) -> QuerySet[Alert]:
+    return Alert.objects.filter(clinic_id=clinic_id, status=AlertStatus.OPEN, patient_id__in=patient_ids)

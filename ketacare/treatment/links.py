@@ -64,22 +64,20 @@ def acknowledge_alert(*, alert, actor, action: str):
 def session_alerts(session, *, open_only: bool = True, reading_ids=None) -> list:
     """Alerts raised from this session: its readings, the session itself, its adverse events and the
     questionnaires taken for it. Open first, then newest."""
-    from ketacare.safety.models import Alert
+    from ketacare.safety.selectors import alerts_from_sources
     from ketacare.treatment.models import AdverseEvent, SessionMeasure
 
     if reading_ids is None:
         reading_ids = list(session.vitals.values_list("pk", flat=True))
-    alerts = Alert.objects.filter(clinic_id=session.clinic_id, patient_id=session.patient_id)
-    alerts = (alerts.filter(source_type=SOURCE_VITALS, source_id__in=reading_ids)
-              | alerts.filter(source_type=SOURCE_SESSION, source_id=session.pk)
-              | alerts.filter(source_type=SOURCE_ADVERSE_EVENT,
-                              source_id__in=AdverseEvent.objects.filter(session=session).values("pk"))
-              | alerts.filter(source_type=SOURCE_QUESTIONNAIRE,
-                              source_id__in=SessionMeasure.objects.filter(session=session).values("response_id")))
-    if open_only:
-        alerts = alerts.filter(status="open")
-    return sorted(alerts.select_related("acknowledged_by"),
-                  key=lambda a: (a.status != "open", -a.raised_at.timestamp(), -a.pk))
+    alerts = alerts_from_sources(clinic_id=session.clinic_id, patient_id=session.patient_id, open_only=open_only,
+                                 sources={
+                                     SOURCE_VITALS: reading_ids,
+                                     SOURCE_SESSION: [session.pk],
+                                     SOURCE_ADVERSE_EVENT: AdverseEvent.objects.filter(session=session).values("pk"),
+                                     SOURCE_QUESTIONNAIRE: SessionMeasure.objects.filter(session=session)
+                                     .values("response_id"),
+                                 })
+    return sorted(alerts, key=lambda a: (not a.is_open, -a.raised_at.timestamp(), -a.pk))
 
 
 def is_suicide_risk(alert) -> bool:
@@ -90,17 +88,16 @@ def suicide_risk_blocks(patient) -> list:
     """Suicide-risk alerts that still block dosing: open ones, and acknowledged ones without a prescriber's
     clearance (SuicideRiskClearance, written only by a prescriber, also when a prescriber acknowledges the alert
     from the session). The acknowledger's role today does not count: roles change, the clearance row does not."""
-    from ketacare.safety.models import Alert
+    from ketacare.safety.selectors import alerts_with_codes
     from ketacare.treatment.models import SuicideRiskClearance
 
-    alerts = list(Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, code__in=SUICIDE_RISK_CODES)
-                  .select_related("acknowledged_by"))
+    alerts = list(alerts_with_codes(patient=patient, codes=SUICIDE_RISK_CODES))
     cleared = set(SuicideRiskClearance.objects.filter(alert__in=alerts).values_list("alert_id", flat=True))
-    return [a for a in alerts if a.status == "open" or a.pk not in cleared]
+    return [a for a in alerts if a.is_open or a.pk not in cleared]
 
 
 def alert_get(*, session, alert_id: int):
     """One alert of this session's patient (suicide-risk alerts included); None when not found."""
-    from ketacare.safety.models import Alert
+    from ketacare.safety.selectors import patient_alert
 
-    return Alert.objects.filter(pk=alert_id, clinic_id=session.clinic_id, patient_id=session.patient_id).first()
+    return patient_alert(clinic_id=session.clinic_id, patient_id=session.patient_id, alert_id=alert_id)

@@ -207,10 +207,10 @@ def session_page(session: DosingSession, *, user, now: dt.datetime | None = None
         "infusion_end": next((getattr(a, "end", None) for a in administrations if a.device_number is None), None),
         "vitals_rows": vitals_rows(session, protocol, readings),
         "schedule": vitals_schedule(session, protocol, readings, now),
-        "alerts_open": [a for a in alerts if a.status == "open" and a.pk not in blocking],
-        "alerts_closed": [a for a in alerts if a.status != "open"],
+        "alerts_open": [a for a in alerts if a.is_open and a.pk not in blocking],
+        "alerts_closed": [a for a in alerts if not a.is_open],
         "suicide_blocks": suicide,
-        "open_count": sum(a.status == "open" and a.pk not in blocking for a in alerts) + len(suicide),
+        "open_count": sum(a.is_open and a.pk not in blocking for a in alerts) + len(suicide),
         "measures": measures_table(session, protocol),
         "side_effect_checks": [{"row": row, "labels": [labels.get(e, e) for e in row.effects]}
                                for row in session.side_effect_checks.select_related("recorded_by")],
@@ -231,10 +231,10 @@ def board(*, user, day: dt.date, now: dt.datetime | None = None) -> list[dict]:
     now = now or clock.now()
     sessions = sel.board_sessions(user=user, day=day)
     protocols: dict = {}
-    from ketacare.safety.models import Alert
+    from ketacare.safety.selectors import open_alerts_of_patients
 
-    open_alerts = list(Alert.objects.filter(clinic_id=user.clinic_id, status="open",
-                                            patient_id__in={s.patient_id for s in sessions}))
+    open_alerts = list(open_alerts_of_patients(clinic_id=user.clinic_id,
+                                               patient_ids={s.patient_id for s in sessions}))
     rows = []
     for s in sessions:
         key = (s.course.protocol_ref, s.protocol_setting_id, s.protocol_pinned)

@@ -229,11 +229,11 @@ def discharge_criteria_void(session: DosingSession) -> bool:
     criteria must then be confirmed again."""
     if session.discharge_recorded_at is None:
         return False
-    from ketacare.safety.models import Alert
+    from ketacare.safety.selectors import any_alert_from
 
     later = session.vitals.filter(recorded_at__gte=session.discharge_recorded_at).values("pk")
-    return Alert.objects.filter(clinic_id=session.clinic_id, patient_id=session.patient_id,
-                                source_type=links.SOURCE_VITALS, source_id__in=later).exists()
+    return any_alert_from(clinic_id=session.clinic_id, patient_id=session.patient_id,
+                          source_type=links.SOURCE_VITALS, source_ids=later)
 
 
 def current_order(session: DosingSession) -> DoseOrder | None:
