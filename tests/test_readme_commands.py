@@ -52,7 +52,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", **extra}
 
 
-def wait_healthy(url: str, process: subprocess.Popen, *, host: str | None = None, timeout: float = 90) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, *, host: str | None = None, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"Host": host} if host else {})
     while True:

@@ -7,6 +7,7 @@ from django.db import models
 
 from ketacare.core.append_only import AppendOnlyModel, AppendOnlyQuerySet, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 from ketacare.instruments.choices import ResponseMode, ResponseStatus
 
 # Responses (amend instead), published instrument versions and threshold revisions never change: the one
@@ -105,16 +106,12 @@ class LicensedText(ClinicOwned):
         return f"{self.instrument_key} text ({self.clinic_id})"
 
 
-class SafetyThresholdSetting(AppendOnlyModel, ClinicOwned):
+class SafetyThresholdSetting(SettingRevision):
     """A clinic's safety-rule thresholds: {rule code: threshold} overriding the cited defaults of the instrument
     definitions (instruments.md §13.5: alert cut-offs are configuration). Each change is a new revision; the newest
     is in force for responses recorded after it. Revisions never change."""
 
-    revision = models.PositiveIntegerField()
     overrides = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(max_length=1000)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-revision"]

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from ketacare.accounts.roles import Perm
 from ketacare.core.errors import NotFound
+from ketacare.core.revisions import current_revision, revision_history
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.model import RULE_KINDS_WITH_THRESHOLD, Instrument, SafetyRule
 from ketacare.instruments.domain.registry import apply_licensed_text, load_all_versions
@@ -141,8 +142,12 @@ def configurable_rules() -> list[tuple[Instrument, SafetyRule]]:
             if rule.kind in RULE_KINDS_WITH_THRESHOLD and rule.code not in FIXED_RULES]
 
 
+def safety_setting_history(clinic_id: int) -> list[SafetyThresholdSetting]:
+    return revision_history(SafetyThresholdSetting, clinic_id=clinic_id)
+
+
 def safety_setting_current(clinic_id: int) -> SafetyThresholdSetting | None:
-    return SafetyThresholdSetting.objects.filter(clinic_id=clinic_id).select_related("created_by").first()
+    return current_revision(SafetyThresholdSetting, clinic_id=clinic_id)
 
 
 def safety_thresholds(clinic_id: int, instrument: Instrument) -> dict[str, int]:

@@ -15,6 +15,7 @@ from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
 from ketacare.core.errors import Conflict, PermissionDenied
+from ketacare.core.revisions import revise
 from ketacare.instruments.choices import ResponseMode
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.messages import rule_message
@@ -29,7 +30,6 @@ from ketacare.instruments.selectors import (
     configurable_rules,
     imported_instrument,
     instrument_get,
-    safety_setting_current,
     safety_thresholds,
     shipped_instruments,
     source_sha256,
@@ -233,9 +233,6 @@ def safety_thresholds_configure(*, actor, reason: str, thresholds: Mapping[str, 
     the rule able to fire (domain.safety.threshold_bounds). Audited as a protocol change."""
     if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
         raise PermissionDenied()
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the thresholds change (e.g. medical director decision of ...)."})
     rules = {rule.code: (instrument, rule) for instrument, rule in configurable_rules()}
     errors, overrides = {}, {}
     for code, value in thresholds.items():
@@ -252,11 +249,8 @@ def safety_thresholds_configure(*, actor, reason: str, thresholds: Mapping[str, 
             overrides[code] = int(value)
     if errors:
         raise ValidationError(errors)
-    last = safety_setting_current(actor.clinic_id)
-    setting = SafetyThresholdSetting(clinic_id=actor.clinic_id, revision=last.revision + 1 if last else 1,
-                                     overrides=overrides, reason=reason, created_by=actor, created_at=clock.now())
-    setting.full_clean(validate_constraints=False)
-    setting.save()
+    setting = revise(SafetyThresholdSetting, actor=actor, reason=reason, overrides=overrides,
+                     reason_prompt="Say why the thresholds change (e.g. medical director decision of ...).")
     audit_record(actor=actor, action=AuditAction.PROTOCOL_CONFIGURED, target=setting,
                  data={"safety_thresholds": overrides, "revision": setting.revision})
     return setting

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
+from ketacare.core.forms import attach_errors
 from ketacare.instruments import selectors, services
 from ketacare.instruments.domain.catalog import default_mode, short_name
 from ketacare.instruments.domain.model import InvalidAnswer, ScoreStatus
@@ -173,7 +174,8 @@ def safety_thresholds(request):
             messages.success(request, "Alert thresholds saved as a new revision. They apply to questionnaires "
                                       "recorded from now on.")
             return redirect("instruments:safety-thresholds")
-    return render(request, "instruments/safety_thresholds.html", {"form": form, "current": current},
+    return render(request, "instruments/safety_thresholds.html", {"form": form, "current": current,
+                  "history": selectors.safety_setting_history(request.user.clinic_id)},
                   status=422 if form.errors else 200)
 
 
@@ -204,5 +206,4 @@ def _attach(form, exc) -> None:
     if isinstance(exc, InvalidAnswer):
         form.add_error(form.field_for(exc.link_id), exc.reason)
         return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
+    attach_errors(form, exc)

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 
 USER = settings.AUTH_USER_MODEL
 
@@ -21,12 +22,11 @@ class LetterLocked(ImmutableRecord):
 SettingImmutable = ImmutableRecord  # outcome settings are revisions: a change is a new row
 
 
-class OutcomeSetting(AppendOnlyModel, ClinicOwned):
+class OutcomeSetting(SettingRevision):
     """A clinic's override of one instrument's outcome definition. Each change is a new revision; the newest is in
     force. An empty field keeps the default (the instrument definition file, then outcomes.domain.definitions)."""
 
     instrument_key = models.CharField(max_length=64)
-    revision = models.PositiveIntegerField()
     response_pct_reduction = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
@@ -39,9 +39,8 @@ class OutcomeSetting(AppendOnlyModel, ClinicOwned):
                                                            validators=[MinValueValidator(1), MaxValueValidator(6)])
     baseline_window_days = models.PositiveSmallIntegerField(null=True, blank=True,
                                                             validators=[MinValueValidator(1), MaxValueValidator(90)])
-    reason = models.TextField()
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
+
+    revision_scope = ('instrument_key',)
 
     class Meta:
         ordering = ["instrument_key", "-revision"]

@@ -21,6 +21,7 @@ from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
 from ketacare.core.errors import PermissionDenied
+from ketacare.core.revisions import revise
 from ketacare.outcomes import selectors
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS, definition_for
 from ketacare.outcomes.domain.summary import CourseSummary, summarize_course
@@ -72,18 +73,14 @@ def outcome_setting_save(*, actor, instrument_key: str, reason: str, **values: A
     unknown = set(values) - set(SETTING_FIELDS)
     if unknown:
         raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
-    if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the definition changes (it is kept with the revision)."})
-    last = (OutcomeSetting.objects.select_for_update().filter(clinic_id=actor.clinic_id, instrument_key=instrument_key)
-            .aggregate(m=Max("revision"))["m"]) or 0
-    setting = OutcomeSetting(clinic_id=actor.clinic_id, instrument_key=instrument_key, revision=last + 1,
-                             reason=reason.strip(), created_by=actor, created_at=clock.now(), **values)
-    setting.full_clean()
+    probe = OutcomeSetting(instrument_key=instrument_key, **values)
+    probe.full_clean(exclude=["clinic", "revision", "reason", "created_by", "created_at"], validate_constraints=False)
     try:  # the domain re-validates the resulting definition (e.g. remission needed by the relapse rule)
-        definition_for(instrument_key, {instrument_key: selectors.overrides_of(setting)})
+        definition_for(instrument_key, {instrument_key: selectors.overrides_of(probe)})
     except ValueError as exc:
         raise ValidationError({"__all__": str(exc)}) from None
-    setting.save()
+    setting = revise(OutcomeSetting, actor=actor, reason=reason, scope={"instrument_key": instrument_key},
+                     reason_prompt="Say why the definition changes (it is kept with the revision).", **values)
     audit_record(actor=actor, action=AuditAction.OUTCOME_SETTING_CHANGED, target=setting,
                  data={"instrument": instrument_key, "revision": setting.revision,
                        "values": {k: str(v) for k, v in values.items() if v is not None}})

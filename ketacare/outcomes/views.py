@@ -18,6 +18,7 @@ from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.db import reporting_reads
+from ketacare.core.forms import attach_errors
 from ketacare.outcomes import figures, letters, patient_rows, selectors, services
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS
 from ketacare.outcomes.domain.deid import cohort_by_age_and_sex
@@ -466,8 +467,7 @@ def outcome_settings(request):
             services.outcome_setting_save(actor=request.user, instrument_key=form.cleaned_data["instrument_key"],
                                           reason=form.cleaned_data["reason"], **values)
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            attach_errors(form, exc)
         else:
             messages.success(request, "Saved. The clinic report is recomputed with the new definition.")
             return redirect("outcomes:settings")
@@ -516,8 +516,7 @@ def letter_edit(request, letter_id: int):
             letter = services.letter_update(actor=request.user, letter=letter,
                                             **{k: form.cleaned_data[k] for k in services.LETTER_FIELDS})
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            attach_errors(form, exc)
         else:
             if request.htmx:
                 return render(request, "outcomes/letter.html#letter-body",

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
+from ketacare.core.forms import attach_errors
 from ketacare.core.panels import panels_for
 from ketacare.patients import selectors, services
 from ketacare.patients.forms import PatientForm
@@ -45,7 +46,7 @@ def patient_create(request):
         try:
             patient = services.patient_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except IntegrityError:
             form.add_error("mrn", services.MRN_TAKEN)  # a concurrent registration took it after the check
         else:
@@ -62,7 +63,7 @@ def patient_edit(request, patient_id: int):
         try:
             services.patient_update(actor=request.user, patient=patient, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except IntegrityError:
             form.add_error("mrn", services.MRN_TAKEN)  # a concurrent registration took it after the check
         else:
@@ -71,8 +72,3 @@ def patient_edit(request, patient_id: int):
         patient.refresh_from_db()  # validation copied the refused input onto it; the breadcrumb shows the stored name
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient},
                   status=422 if form.errors else 200)
-
-
-def _attach(form, exc: ValidationError) -> None:
-    for field, messages in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 
 from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 from ketacare.screening.domain.resistance import Response, TrialKind
 from ketacare.screening.domain.rules import Route, Status
 from ketacare.screening.validators import validate_not_future_date, validate_not_future_moment
@@ -291,15 +292,11 @@ class EligibilityDecision(AppendOnlyModel, ClinicOwned):
 
 
 
-class EligibilitySetting(AppendOnlyModel, ClinicOwned):
+class EligibilitySetting(SettingRevision):
     """A clinic's screening thresholds: its overrides of the cited defaults of `domain.rules.EligibilityParams`.
     Each change is a new revision; the newest is in force. Revisions never change."""
 
-    revision = models.PositiveIntegerField()
     overrides = models.JSONField(default=dict, blank=True)
-    reason = models.TextField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-revision"]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import DomainError, NotFound
+from ketacare.core.revisions import current_revision, revision_history
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import CssrsRisk, IntakeFacts, InvalidFacts
 from ketacare.screening.domain.resistance import ResistanceSummary, Response, TreatmentTrial, TrialKind, summarize
@@ -60,7 +61,11 @@ class UnknownRoute(DomainError):
 
 
 def eligibility_setting_current(clinic_id: int) -> EligibilitySetting | None:
-    return EligibilitySetting.objects.filter(clinic_id=clinic_id).order_by("-revision").first()
+    return current_revision(EligibilitySetting, clinic_id=clinic_id)
+
+
+def eligibility_setting_history(clinic_id: int) -> list[EligibilitySetting]:
+    return revision_history(EligibilitySetting, clinic_id=clinic_id)
 
 
 def eligibility_params(clinic_id: int) -> EligibilityParams:

@@ -14,6 +14,7 @@ from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
 from ketacare.core.errors import Conflict, NotFound, PermissionDenied
+from ketacare.core.revisions import revise
 from ketacare.screening import selectors
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import FactError, IntakeFacts, InvalidFacts, validate_facts
@@ -579,19 +580,12 @@ def eligibility_params_configure(*, actor, reason: str, **values: Any) -> Eligib
     Audited as a protocol change: the thresholds are the clinic's screening protocol."""
     if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
         raise PermissionDenied()
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": ["Say why the thresholds change (e.g. medical director decision of …)."]})
     try:
         params = EligibilityParams().with_overrides(values)
     except ParamsInvalid as exc:
         raise ValidationError({name: [message] for name, message in exc.errors.items()}) from None
-    last = selectors.eligibility_setting_current(actor.clinic_id)
-    setting = EligibilitySetting(clinic_id=actor.clinic_id, revision=last.revision + 1 if last else 1,
-                                 overrides=params.overrides(), reason=reason, created_by=actor,
-                                 created_at=clock.now())
-    setting.full_clean(validate_constraints=False)
-    setting.save()
+    setting = revise(EligibilitySetting, actor=actor, reason=reason, overrides=params.overrides(),
+                     reason_prompt="Say why the thresholds change (e.g. medical director decision of …).")
     audit_record(actor=actor, action=AuditAction.PROTOCOL_CONFIGURED, target=setting,
                  data={"eligibility_params": setting.overrides, "revision": setting.revision})
     return setting

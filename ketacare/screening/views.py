@@ -13,6 +13,7 @@ from ketacare.accounts.access import requires
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import Conflict, NotFound
+from ketacare.core.forms import attach_errors
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed
 from ketacare.screening import forms as f
@@ -22,11 +23,6 @@ from ketacare.screening.domain.rules import PARAM_SPECS, RULESET_VERSION, Route,
 from ketacare.screening.domain.snapshot import facts_digest, result_to_dict
 from ketacare.screening.domain.units import FactError, bmi
 from ketacare.screening.models import Intake, Outcome
-
-
-def _attach(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _patient(request, patient_id: int):
@@ -94,7 +90,7 @@ def _form_step(request, patient_id: int, step: str, form_class, template: str):
         try:
             services.intake_update(actor=request.user, patient=patient, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             return _after_save(request, patient, step)
     return render(request, template, _wizard(request, patient, step, form=form), status=422 if form.errors else 200)
@@ -163,7 +159,7 @@ def _list_add(request, patient_id: int, step: str):
         try:
             spec["add"](actor=request.user, patient=patient, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             form = None
     return _list_response(request, patient, step, form)
@@ -345,7 +341,7 @@ def decision_sign(request, decision_id: int):
         try:
             services.decision_sign(actor=request.user, decision=decision, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except Conflict as exc:
             messages.error(request, str(exc))
             return redirect("screening:step-decision", patient.pk)
@@ -419,7 +415,7 @@ def step_consent(request, patient_id: int):
                                         typed_name=bound.cleaned_data["typed_name"],
                                         witness=bound.cleaned_data["witness"])
             except ValidationError as exc:
-                _attach(bound, exc)
+                attach_errors(bound, exc)
             except Conflict as exc:
                 messages.error(request, str(exc))
                 return redirect("screening:step-consent", patient.pk)
@@ -440,7 +436,7 @@ def consent_withdraw(request, consent_id: int):
             services.consent_withdraw(actor=request.user, consent=consent,
                                      reason=form.cleaned_data["withdrawal_reason"])
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except Conflict as exc:
             messages.error(request, str(exc))
             return redirect("screening:step-consent", consent.patient_id)
@@ -477,7 +473,7 @@ def consent_document_create(request):
         try:
             document = services.consent_document_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "Draft saved. Publish it when it is final.")
             return redirect("screening:consent-document-detail", document.pk)
@@ -504,7 +500,7 @@ def consent_document_edit(request, document_id: int):
         try:
             services.consent_document_update(actor=request.user, document=document, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "Draft saved.")
             return redirect("screening:consent-document-detail", document.pk)
@@ -538,7 +534,7 @@ def eligibility_settings(request):
             services.eligibility_params_configure(actor=request.user, reason=form.cleaned_data["reason"],
                                                   **form.values())
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "Screening thresholds saved as a new revision. Evaluations made before "
                                       "must be evaluated again before they are signed.")
@@ -546,7 +542,8 @@ def eligibility_settings(request):
     fixed = [{"label": spec.label, "value": getattr(params, name), "source": spec.source}
              for name, spec in PARAM_SPECS.items() if spec.fixed]
     return render(request, "screening/eligibility_settings.html",
-                  {"form": form, "current": current, "fixed": fixed, "ruleset_version": RULESET_VERSION},
+                  {"form": form, "current": current, "fixed": fixed, "ruleset_version": RULESET_VERSION,
+                   "history": selectors.eligibility_setting_history(request.user.clinic_id)},
                   status=422 if form.errors else 200)
 
 

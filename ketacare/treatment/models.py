@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 from ketacare.treatment import choices as c
 
 USER = settings.AUTH_USER_MODEL
@@ -29,15 +30,13 @@ def _range(low, high):
     return [MinValueValidator(low), MaxValueValidator(high)]
 
 
-class ProtocolSetting(AppendOnlyModel, ClinicOwned):
+class ProtocolSetting(SettingRevision):
     """A clinic's values for one shipped protocol. Each change is a new revision; the newest is in force."""
 
     protocol_ref = models.CharField(max_length=64)
-    revision = models.PositiveIntegerField()
     overrides = models.JSONField(default=dict, blank=True)
-    reason = models.TextField()
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
+
+    revision_scope = ('protocol_ref',)
 
     class Meta:
         ordering = ["protocol_ref", "-revision"]
@@ -45,10 +44,9 @@ class ProtocolSetting(AppendOnlyModel, ClinicOwned):
                                                name="protocol_setting_revision_unique")]
 
 
-class RemsSetting(AppendOnlyModel, ClinicOwned):
+class RemsSetting(SettingRevision):
     """The clinic's REMS configuration flags and setting details, versioned like protocol settings (§8.4)."""
 
-    revision = models.PositiveIntegerField()
     pmf_required = models.BooleanField(default=True)
     patient_enrollment_required = models.BooleanField(default=True)
     pmf_due_days = models.PositiveSmallIntegerField(default=7, validators=_range(1, 60))
@@ -62,9 +60,6 @@ class RemsSetting(AppendOnlyModel, ClinicOwned):
     state = models.CharField(max_length=2, blank=True)
     zip_code = models.CharField(max_length=10, blank=True)
     telephone = models.CharField(max_length=20, blank=True)
-    reason = models.TextField()
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-revision"]

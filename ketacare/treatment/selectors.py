@@ -9,6 +9,7 @@ from django.utils import timezone
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import NotFound
+from ketacare.core.revisions import current_revision, revision_history
 from ketacare.treatment import choices as c
 from ketacare.treatment import links
 from ketacare.treatment.domain.dosing import DoseCheck, DoseIssue, DoseOverride
@@ -63,7 +64,7 @@ def protocol_base(ref: str) -> Protocol:
 
 
 def protocol_setting_current(clinic_id: int, ref: str) -> ProtocolSetting | None:
-    return ProtocolSetting.objects.filter(clinic_id=clinic_id, protocol_ref=ref).order_by("-revision").first()
+    return current_revision(ProtocolSetting, clinic_id=clinic_id, protocol_ref=ref)
 
 
 def protocol_from_setting(ref: str, setting: ProtocolSetting | None) -> Protocol:
@@ -87,12 +88,16 @@ def protocols_for_clinic(clinic_id: int) -> list[dict]:
              "protocol": protocol_from_setting(ref, latest.get(ref))} for ref, base in DEFAULT_PROTOCOLS.items()]
 
 
-def protocol_history(clinic_id: int, ref: str) -> QuerySet[ProtocolSetting]:
-    return ProtocolSetting.objects.filter(clinic_id=clinic_id, protocol_ref=ref).select_related("created_by")
+def protocol_history(clinic_id: int, ref: str) -> list[ProtocolSetting]:
+    return revision_history(ProtocolSetting, clinic_id=clinic_id, protocol_ref=ref)
+
+
+def rems_setting_history(clinic_id: int) -> list[RemsSetting]:
+    return revision_history(RemsSetting, clinic_id=clinic_id)
 
 
 def rems_setting_current(clinic_id: int) -> RemsSetting | None:
-    return RemsSetting.objects.filter(clinic_id=clinic_id).order_by("-revision").first()
+    return current_revision(RemsSetting, clinic_id=clinic_id)
 
 
 def rems_settings(clinic_id: int) -> tuple[RemsSettings, str]:

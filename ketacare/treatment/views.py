@@ -18,6 +18,7 @@ from ketacare.accounts.middleware import POLL_HEADER
 from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import DomainError
+from ketacare.core.forms import attach_errors
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed, patients_listed
 from ketacare.treatment import forms as f
@@ -31,14 +32,6 @@ from ketacare.treatment.rems import PMF_TEMPLATES, form_draft, form_sections, fo
 
 PMF_STATUS_LABELS = {PmfStatus.PENDING: "Pending", PmfStatus.DUE_SOON: "Due soon", PmfStatus.OVERDUE: "Overdue",
                      PmfStatus.SUBMITTED: "Submitted"}
-
-
-def _attach(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _polling(request) -> bool:
@@ -71,7 +64,7 @@ def board_vitals(request, session_id: int):
             _, alerts = services.vitals_record(actor=request.user, session=session,
                                                taken_at=form.cleaned_data.get("taken_at"), **form.values())
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             response = render(request, "treatment/board.html#vitals-done", {"session": session, "alerts": alerts})
             response["HX-Trigger"] = "board-refresh"
@@ -94,7 +87,7 @@ def course_create(request, patient_id: int):
                 "open_ended_cycles": form.cleaned_data["open_ended_cycles"],
                 "open_ended_cycle_days": form.cleaned_data["open_ended_cycle_days"]})
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except services.CourseNotCleared as exc:
             refusal = exc
         else:
@@ -137,7 +130,7 @@ def course_reschedule(request, course_id: int):
                 services.course_reschedule(actor=request.user, session=session, new_on=form.cleaned_data["new_on"],
                                            shift_following=form.cleaned_data["shift_following"])
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"Session {session.number} moved.")
                 return redirect("treatment:course-detail", course_id=course.pk)
@@ -154,7 +147,7 @@ def course_end(request, course_id: int):
         try:
             services.course_end(actor=request.user, course=course, **form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             return redirect("treatment:course-detail", course_id=course.pk)
     return render(request, "treatment/course_detail.html", _course_context(request, course, end_form=form),
@@ -206,7 +199,7 @@ def _session_form_post(request, session, form, *, context_name: str, anchor: str
         try:
             record(form.cleaned_data)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             return _back(session, anchor)
     return _session_page(request, session, status=422, **{context_name: form})
@@ -266,7 +259,7 @@ def dose_order_create(request, session_id: int):
                                 **{k: v for k, v in form.cleaned_data.items() if v not in (None, "") or
                                    k == "override_reason"})
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         except (services.DoseOverrideRequired, DoseRefused) as exc:
             order_problem = exc
         else:
@@ -311,7 +304,7 @@ def vitals_create(request, session_id: int):
             services.vitals_record(actor=request.user, session=session, taken_at=form.cleaned_data.get("taken_at"),
                                    **form.values())
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             form = f.VitalsForm()
             if not request.htmx:
@@ -444,7 +437,7 @@ def session_measure(request, session_id: int):
                                                 mode=form.cleaned_data["mode"],
                                                 offset_hours=offset_form.cleaned_data.get("offset_hours"))
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             except DomainError as exc:
                 if getattr(exc, "link_id", None) and form.field_for(exc.link_id):
                     form.add_error(form.field_for(exc.link_id), str(getattr(exc, "reason", exc)))
@@ -568,7 +561,7 @@ def protocol_edit(request):
                 services.protocol_configure(actor=request.user, protocol_ref=ref, overrides=overrides,
                                             reason=form.cleaned_data["reason"])
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"{base.title}: clinic values saved as a new revision.")
                 return redirect("treatment:protocols")
@@ -588,9 +581,10 @@ def rems_settings(request):
         try:
             services.rems_configure(actor=request.user, reason=form.cleaned_data["reason"], **values)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, "REMS configuration saved as a new revision.")
             return redirect("treatment:protocols")
-    return render(request, "treatment/rems_settings.html", {"form": form, "current": current},
+    return render(request, "treatment/rems_settings.html", {"form": form, "current": current,
+                  "history": sel.rems_setting_history(request.user.clinic_id)},
                   status=422 if form.errors else 200)

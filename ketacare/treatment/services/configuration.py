@@ -10,6 +10,7 @@ from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
+from ketacare.core.revisions import revise
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.protocols import (
     ProtocolInvalid,
@@ -30,8 +31,6 @@ def protocol_configure(*, actor, protocol_ref: str, overrides: dict[str, Any], r
     """Store the clinic's values for a protocol as a new revision, after the domain has validated them."""
     _need(actor, Perm.CLINIC_CONFIGURE)
     base = sel.protocol_base(protocol_ref)
-    if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the protocol changes (e.g. medical director decision of …)."})
     try:
         protocol = overrides_from_json(base, overrides)
     except ProtocolInvalid as exc:
@@ -42,13 +41,9 @@ def protocol_configure(*, actor, protocol_ref: str, overrides: dict[str, Any], r
     unknown = sorted({q.instrument for q in protocol.questionnaires} - known)
     if unknown:
         raise ValidationError({"questionnaires": f"Unknown instruments: {', '.join(unknown)}."})
-    last = sel.protocol_setting_current(actor.clinic_id, protocol_ref)
-    setting = ProtocolSetting(clinic_id=actor.clinic_id, protocol_ref=protocol_ref,
-                              revision=(last.revision + 1) if last else 1,
-                              overrides=overrides_to_json(base, protocol), reason=reason.strip(),
-                              created_by=actor, created_at=clock.now())
-    setting.full_clean(validate_constraints=False)
-    setting.save()
+    setting = revise(ProtocolSetting, actor=actor, reason=reason, scope={"protocol_ref": protocol_ref},
+                     overrides=overrides_to_json(base, protocol),
+                     reason_prompt="Say why the protocol changes (e.g. medical director decision of …).")
     audit_record(actor=actor, action=AuditAction.PROTOCOL_CONFIGURED, target=setting,
                  data={"protocol": protocol_ref, "revision": setting.revision, "changed": sorted(setting.overrides)})
     return setting
@@ -66,18 +61,15 @@ def rems_configure(*, actor, reason: str, **values: Any) -> RemsSetting:
     unknown = set(values) - set(REMS_FIELDS)
     if unknown:
         raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
-    if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the REMS configuration changes."})
     last = sel.rems_setting_current(actor.clinic_id)
     current = {f: getattr(last, f) for f in REMS_FIELDS} if last else {}
-    row = RemsSetting(clinic_id=actor.clinic_id, revision=(last.revision + 1) if last else 1,
-                      **{**current, **values}, reason=reason.strip(), created_by=actor, created_at=clock.now())
-    if row.pmf_template not in PMF_TEMPLATES:
+    merged = {f: getattr(RemsSetting, f).field.get_default() for f in REMS_FIELDS} | current | values
+    if merged["pmf_template"] not in PMF_TEMPLATES:
         raise ValidationError({"pmf_template": f"Unknown form template (known: {', '.join(PMF_TEMPLATES)})."})
-    if row.pmf_due_soon_after_days > row.pmf_due_days:
+    if merged["pmf_due_soon_after_days"] > merged["pmf_due_days"]:
         raise ValidationError({"pmf_due_soon_after_days": "'Due soon' must start on or before the due day."})
-    row.full_clean(validate_constraints=False)
-    row.save()
+    row = revise(RemsSetting, actor=actor, reason=reason, reason_prompt="Say why the REMS configuration changes.",
+                 **{**current, **values})
     audit_record(actor=actor, action=AuditAction.REMS_CONFIGURED, target=row,
                  data={"revision": row.revision, "changed": sorted(k for k in values if current.get(k) != values[k])})
     return row
