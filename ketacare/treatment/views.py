@@ -19,6 +19,7 @@ from ketacare.accounts.roles import Perm
 from ketacare.core import clock
 from ketacare.core.errors import DomainError
 from ketacare.core.forms import attach_errors
+from ketacare.core.pdf import html_to_pdf, pdf_response
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed, patients_listed
 from ketacare.treatment import forms as f
@@ -505,21 +506,15 @@ def rems_form_detail(request, form_id: int):
 
 @requires(Perm.CLINICAL_VIEW)
 def rems_form_pdf(request, form_id: int):
-    from weasyprint import HTML
-
     form = sel.rems_form_get_for(user=request.user, form_id=form_id)
     draft = form_draft(form)
     html = render_to_string(PMF_TEMPLATES.get(form.template_version, next(iter(PMF_TEMPLATES.values()))), {
         "rems_form": form, "draft": draft, "sections": form_sections(draft),
         "generated_at": clock.now()}, request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    pdf = html_to_pdf(html)  # fetches nothing: the form's styles are inline
     services.pmf_exported(actor=request.user, form=form)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    # The file name carries the form's id only: no patient data in headers or logs. The form is full of patient
-    # data: no browser or proxy may keep a copy.
-    response["Content-Disposition"] = f'inline; filename="rems-pmf-{form.pk}.pdf"'
-    response["Cache-Control"] = "no-store"
-    return response
+    # The file name carries the form's id only: no patient data in headers or logs; never cached (core.pdf).
+    return pdf_response(pdf, f"rems-pmf-{form.pk}.pdf", inline=True)
 
 
 @require_POST

@@ -58,10 +58,3 @@ def test_charts_render_in_a_pdf(tmp_path):
 
     pdf = html_to_pdf(f"<html><body><h1>Chart</h1><div class='chart'>{_line()}</div></body></html>")
     assert pdf.startswith(b"%PDF") and png_is_not_blank(pdf, tmp_path)
-
-
-def test_pdf_fetches_nothing_from_the_network():
-    from ketacare.outcomes.pdf import html_to_pdf
-
-    pdf = html_to_pdf('<html><body><img src="http://169.254.169.254/x.png"><p>ok</p></body></html>')
-    assert pdf.startswith(b"%PDF")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ketacare.accounts.roles import Role
 from ketacare.screening import selectors, services
-from ketacare.screening.domain.rules import Route, evaluate
+from ketacare.screening.domain.rules import RULES_BY_CODE, Route, evaluate
 from ketacare.screening.domain.snapshot import facts_to_dict, result_to_dict
 from ketacare.screening.models import EligibilityDecision, Intake, PatientConsent
 from ketacare.screening.schemas import HistoryFacts
@@ -87,11 +87,23 @@ def test_evaluate_refuses_bad_facts_with_field_messages(client, nurse, bearer, f
               st.fixed_dictionaries({"value": st.integers(-1, 900), "unit": st.sampled_from(["kg", "lb", "cm", "in"])}),
               st.lists(st.sampled_from(["F41.1", "I67.1", "bad"]), max_size=2))))
 def test_evaluate_never_crashes_on_arbitrary_input(client, nurse, bearer, facts):
+    """Any input gets either a result for both routes whose every finding is a known rule with its source, or a 422
+    that names a field that was sent, with a message; never a 500, never a finding from nowhere."""
     response = post(client, EVALUATE, {"facts": facts}, nurse, bearer)
     assert response.status_code in (200, 422), response.content
-    if response.status_code == 200:
-        for result in response.json()["results"]:
-            assert all(f["rule_code"] and f["citation"] for f in result["findings"])
+    body = response.json()
+    if response.status_code == 422:
+        assert body["detail"], body
+        for problem in body["detail"]:
+            assert problem["msg"].strip() and "Traceback" not in problem["msg"]
+            assert problem["loc"][0] == "body" and set(problem["loc"][1:]) & (set(facts) | {"facts"}), problem
+        return
+    assert {result["route"] for result in body["results"]} == {"esketamine", "iv-ketamine"}
+    for result in body["results"]:
+        assert result["status"] in {"eligible", "not_eligible", "needs_review", "incomplete"}, result["status"]
+        for finding in result["findings"]:
+            assert finding["rule_code"] in RULES_BY_CODE, finding
+            assert finding["citation"].startswith("docs/domain/") and finding["message"].strip()
 
 
 def test_front_desk_cannot_evaluate(client, clinic, bearer):

@@ -14,6 +14,7 @@ from ketacare.core.errors import PermissionDenied
 from ketacare.safety.models import Alert
 from ketacare.treatment import services
 from ketacare.treatment.domain.states import TransitionRefused
+from ketacare.treatment.models import SuicideRiskClearance
 from ketacare.treatment.tests.factories import (
     BASELINE,
     CSSRS_HIGH,
@@ -179,9 +180,17 @@ def test_a_prescriber_acknowledging_the_alert_clears_it_directly():
         services.session_measure_record(actor=nurse, session=session, instrument_key="cssrs-screen",
                                         answers=CSSRS_HIGH, answered_at=T0, mode="clinician")
         alert = Alert.objects.get(patient=session.patient, status="open")
+        with pytest.raises(TransitionRefused):
+            services.session_transition(actor=nurse, session=session, to="dosing")
         services.session_alert_acknowledge(actor=prescriber, session=session, alert_id=alert.pk,
                                            action="full assessment, no current intent")
         services.session_transition(actor=nurse, session=session, to="dosing")
+    alert.refresh_from_db()
+    session.refresh_from_db()
+    assert alert.status == "acknowledged" and alert.acknowledged_by == prescriber
+    assert alert.action_taken == "full assessment, no current intent"
+    assert SuicideRiskClearance.objects.get(alert=alert).cleared_by == prescriber
+    assert session.state == "dosing"
 
 
 def test_api_vitals_return_the_alerts_they_raised(client, monitoring):
