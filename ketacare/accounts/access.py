@@ -35,3 +35,15 @@ def public(view: Callable) -> Callable:
     view.required_perms = ()  # type: ignore[attr-defined]
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+def require(actor, perm: Perm, message: str = "") -> None:
+    """A service's first line: refuse (403) unless the actor's role holds `perm` (and the actor is active)."""
+    if not actor.has_perm_to(perm):
+        raise PermissionDenied(message) if message else PermissionDenied()
+
+
+def require_same_clinic(actor, row, not_found: type[Exception]) -> None:
+    """Refuse a row of another clinic as `not_found` (404): another clinic's record must look like a missing one."""
+    if actor.clinic_id != row.clinic_id:
+        raise not_found()

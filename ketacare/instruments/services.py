@@ -10,11 +10,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import Conflict, PermissionDenied
+from ketacare.core.errors import Conflict
 from ketacare.core.revisions import revise
 from ketacare.instruments.choices import ResponseMode
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
@@ -231,8 +232,7 @@ def safety_thresholds_configure(*, actor, reason: str, thresholds: Mapping[str, 
     """A new revision of the clinic's safety-rule thresholds (clinic admin): {rule code: threshold} for any of
     `configurable_rules()`; a rule left out, or set to its cited default, keeps the default. Each value must leave
     the rule able to fire (domain.safety.threshold_bounds). Audited as a protocol change."""
-    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
-        raise PermissionDenied()
+    require(actor, Perm.CLINIC_CONFIGURE)
     rules = {rule.code: (instrument, rule) for instrument, rule in configurable_rules()}
     errors, overrides = {}, {}
     for code, value in thresholds.items():

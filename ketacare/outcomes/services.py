@@ -16,11 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import PermissionDenied
 from ketacare.core.revisions import revise
 from ketacare.outcomes import selectors
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS, definition_for
@@ -53,11 +53,6 @@ LATE_COMMIT_WINDOW = dt.timedelta(minutes=2)
 BATCH = 500
 
 
-def _need(actor, perm: Perm) -> None:
-    if not actor.has_perm_to(perm):
-        raise PermissionDenied()
-
-
 # --- outcome settings -------------------------------------------------------------------------------------------
 
 SETTING_FIELDS = ("response_pct_reduction", "response_strict", "remission_max_total", "relapse_consecutive",
@@ -67,7 +62,7 @@ SETTING_FIELDS = ("response_pct_reduction", "response_strict", "remission_max_to
 @transaction.atomic
 def outcome_setting_save(*, actor, instrument_key: str, reason: str, **values: Any) -> OutcomeSetting:
     """Save a new revision of the clinic's override for one instrument (empty values keep the default)."""
-    _need(actor, Perm.CLINIC_CONFIGURE)
+    require(actor, Perm.CLINIC_CONFIGURE)
     if instrument_key not in DEFAULT_DEFINITIONS:
         raise ValidationError({"instrument_key": "No outcome definition exists for this instrument."})
     unknown = set(values) - set(SETTING_FIELDS)
@@ -118,7 +113,7 @@ LETTER_FIELDS = ("recipient_name", "recipient_organization", "recipient_address"
 def letter_draft(*, actor, patient, snapshot: dict, recipient: dict[str, str] | None = None,
                  summary: str = "") -> ProgressLetter:
     """Draft a progress letter from the chart: the figures are frozen in `snapshot`; the text is editable."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     if patient.clinic_id != actor.clinic_id:
         raise selectors.LetterNotFound()
     now = clock.now()
@@ -134,7 +129,7 @@ def letter_draft(*, actor, patient, snapshot: dict, recipient: dict[str, str] | 
 @transaction.atomic
 def letter_update(*, actor, letter: ProgressLetter, **fields: Any) -> ProgressLetter:
     """Change the recipient or the summary of a draft; the audit row names the fields changed."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     unknown = set(fields) - set(LETTER_FIELDS)
     if unknown:
         raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
@@ -157,7 +152,7 @@ def letter_update(*, actor, letter: ProgressLetter, **fields: Any) -> ProgressLe
 @transaction.atomic
 def letter_send(*, actor, letter: ProgressLetter, sent_via: str) -> ProgressLetter:
     """A prescriber confirms the reviewed letter was sent: it is locked from now on."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     current = ProgressLetter.objects.select_for_update().get(pk=letter.pk, clinic_id=actor.clinic_id)
     if current.is_sent:
         raise LetterLocked()

@@ -3,11 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import Conflict, PermissionDenied
+from ketacare.core.errors import Conflict
 from ketacare.safety.choices import AlertStatus
 from ketacare.safety.models import Alert
 from ketacare.safety.selectors import AlertNotFound
@@ -48,8 +49,7 @@ def alert_raise(*, patient, code: str, severity: str, message: str, source_type:
 def alert_acknowledge(*, alert: Alert, actor, action: str) -> Alert:
     """Record who acknowledged the alert, when, the action taken and how long it was open. Final: an acknowledged
     alert is never acknowledged again or changed."""
-    if not actor.has_perm_to(Perm.ALERT_ACKNOWLEDGE):
-        raise PermissionDenied()
+    require(actor, Perm.ALERT_ACKNOWLEDGE)
     if actor.clinic_id != alert.clinic_id:
         raise AlertNotFound()
     action = (action or "").strip()

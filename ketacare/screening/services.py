@@ -9,11 +9,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
-from ketacare.core.errors import Conflict, NotFound, PermissionDenied
+from ketacare.core.errors import Conflict, NotFound
 from ketacare.core.revisions import revise
 from ketacare.screening import selectors
 from ketacare.screening.domain import icd10
@@ -487,8 +488,7 @@ MIN_JUSTIFICATION = 10
 
 
 def _require_prescriber(actor) -> None:
-    if not actor.has_perm_to(Perm.PRESCRIBE):
-        raise PermissionDenied("Only a prescriber can sign eligibility decisions.")
+    require(actor, Perm.PRESCRIBE, "Only a prescriber can sign eligibility decisions.")
 
 
 @transaction.atomic
@@ -578,8 +578,7 @@ def eligibility_params_configure(*, actor, reason: str, **values: Any) -> Eligib
     """A new revision of the clinic's screening thresholds (clinic admin). Values are checked against the bounds
     the sources allow (`domain.rules.PARAM_SPECS`); only those that differ from the cited defaults are stored.
     Audited as a protocol change: the thresholds are the clinic's screening protocol."""
-    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
-        raise PermissionDenied()
+    require(actor, Perm.CLINIC_CONFIGURE)
     try:
         params = EligibilityParams().with_overrides(values)
     except ParamsInvalid as exc:
@@ -606,8 +605,7 @@ def _check_version_free(document: ConsentDocument) -> None:
 @transaction.atomic
 def consent_document_create(*, actor, **fields: Any) -> ConsentDocument:
     """A new draft version of a route's consent text (clinic admin)."""
-    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
-        raise PermissionDenied()
+    require(actor, Perm.CLINIC_CONFIGURE)
     now = clock.now()
     document = ConsentDocument(clinic_id=actor.clinic_id, created_by=actor, created_at=now, updated_at=now,
                                **_strip(_only(fields, DOCUMENT_FIELDS)))
@@ -622,8 +620,7 @@ def consent_document_create(*, actor, **fields: Any) -> ConsentDocument:
 @transaction.atomic
 def consent_document_update(*, actor, document: ConsentDocument, **fields: Any) -> ConsentDocument:
     """Change a draft; a published version is refused."""
-    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
-        raise PermissionDenied()
+    require(actor, Perm.CLINIC_CONFIGURE)
     document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
     if document.published_at is not None:
         raise DocumentPublished()
@@ -641,8 +638,7 @@ def consent_document_update(*, actor, document: ConsentDocument, **fields: Any) 
 @transaction.atomic
 def consent_document_publish(*, actor, document: ConsentDocument) -> ConsentDocument:
     """Publish a draft: from now on it never changes and consents can be captured on it."""
-    if not actor.has_perm_to(Perm.CLINIC_CONFIGURE):
-        raise PermissionDenied()
+    require(actor, Perm.CLINIC_CONFIGURE)
     document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
     if document.published_at is not None:
         raise DocumentPublished("This version is already published.")

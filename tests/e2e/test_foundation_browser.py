@@ -5,17 +5,10 @@ import pytest
 from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.patients.models import Patient
-from tests.factories import PASSWORD, ClinicFactory, PatientFactory, UserFactory
+from tests.browser import sign_in
+from tests.factories import ClinicFactory, PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
 
 
 def test_nurse_finds_opens_edits_and_signs_out(live_server, page, screenshot):

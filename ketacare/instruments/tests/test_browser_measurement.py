@@ -9,20 +9,13 @@ import pytest
 from ketacare.accounts.roles import Role
 from ketacare.instruments.models import QuestionnaireResponse
 from ketacare.safety.models import Alert
-from tests.factories import PASSWORD, PatientFactory, UserFactory
+from tests.browser import sign_in
+from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TABLET = {"width": 820, "height": 1180}
 BANNER = re.compile(r"1 unacknowledged high-severity safety alert")
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
 
 
 def answer(page, number: int, option: str):

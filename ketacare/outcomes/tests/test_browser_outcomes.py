@@ -9,9 +9,11 @@ import pytest
 
 from ketacare.patients.models import Patient
 from ketacare.seed.demo import seed_demo
+from tests.browser import sign_in
+
+DEMO_PASSWORD = "demo-password-for-tests"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-PASSWORD = "demo-password-for-tests"
 
 # Variance of the canvas pixels: an undrawn canvas is all transparent (0).
 CANVAS_VARIANCE = """(canvas) => {
@@ -21,14 +23,6 @@ CANVAS_VARIANCE = """(canvas) => {
     sum += v; sq += v * v; }
   return sq / n - (sum / n) ** 2;
 }"""
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
 
 
 def assert_charts_drawn(page, minimum: int) -> None:
@@ -72,8 +66,8 @@ def wait_drawn(page, count: int) -> None:
 
 def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page, screenshot, tmp_path, request):
     base = live_server.url
-    clinic, _ = seed_demo(password=PASSWORD)
-    sign_in(page, base, "prescriber")
+    clinic, _ = seed_demo(password=DEMO_PASSWORD)
+    sign_in(page, base, "prescriber", DEMO_PASSWORD)
 
     page.get_by_role("link", name="Outcomes").click()
     page.get_by_role("heading", name="Clinic outcomes").wait_for()
@@ -126,7 +120,7 @@ def test_clinic_report_patient_outcomes_and_letter_in_chromium(live_server, page
 
 
 def researcher_sees_the_deidentified_report(base, clinic, page, screenshot):
-    sign_in(page, base, "researcher")
+    sign_in(page, base, "researcher", DEMO_PASSWORD)
     page.get_by_role("link", name="Research").click()
     page.get_by_role("heading", name=re.compile("de-identified")).wait_for()
     assert page.get_by_role("heading", name="Patients by age band and sex").is_visible()  # one research page

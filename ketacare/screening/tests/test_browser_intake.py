@@ -11,21 +11,10 @@ from ketacare.screening import selectors
 from ketacare.screening.models import Diagnosis, EligibilityDecision, Intake, PatientConsent
 from ketacare.screening.selectors import route_clearance
 from ketacare.screening.tests.factories import ConsentDocumentFactory, record_baseline_questionnaires
-from tests.factories import PASSWORD, PatientFactory, UserFactory
+from tests.browser import sign_in, sign_out
+from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
 
 
 def test_intake_wizard_from_referral_to_signed_decision_and_consent(live_server, page, screenshot):
@@ -277,7 +266,7 @@ def test_clinic_admin_raises_the_minimum_age_with_a_reason(live_server, page, sc
     admin = UserFactory(username="admin", role=Role.CLINIC_ADMIN)
     sign_in(page, base, "admin")
     page.get_by_role("link", name="Screening thresholds").click()
-    page.get_by_text("In force: the cited defaults.").wait_for()
+    page.get_by_text("In force: the cited defaults").wait_for()
     clean_screenshot(page, screenshot, "defaults")
     page.get_by_label("Minimum age (years)").fill("16")
     page.get_by_role("button", name="Save as a new revision").click()
@@ -287,6 +276,8 @@ def test_clinic_admin_raises_the_minimum_age_with_a_reason(live_server, page, sc
     page.get_by_label("Reason for the change").fill("Medical director decision, programme for adults 21+")
     page.get_by_role("button", name="Save as a new revision").click()
     page.get_by_text("Screening thresholds saved as a new revision.").wait_for()
+    page.get_by_text("In force: revision 1").wait_for()  # the revisions panel names it, with its reason
+    assert page.get_by_text("Medical director decision, programme for adults 21+").count() >= 1
     clean_screenshot(page, screenshot, "saved")
     assert selectors.eligibility_params(admin.clinic_id).min_age_years == 21
     assert [e for e in page.console_errors if "422" not in e] == []  # the refused save answers 422

@@ -16,7 +16,6 @@ from ketacare.treatment.services._common import (  # noqa: F401
     SessionStateConflict,
     _aware,
     _lock,
-    _need,
     _not_future,
     _same_clinic,
 )

@@ -5,8 +5,8 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ketacare.accounts.roles import Perm
-from ketacare.core.errors import Conflict, PermissionDenied
+from ketacare.accounts.access import require_same_clinic
+from ketacare.core.errors import Conflict
 from ketacare.treatment import choices as c
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.states import SessionState
@@ -64,14 +64,8 @@ DOSE_STEP_TARGETS = frozenset({SessionState.DOSING, SessionState.MONITORING, Ses
 FUTURE_TOLERANCE = dt.timedelta(minutes=2)
 
 
-def _need(actor, perm: Perm) -> None:
-    if not actor.has_perm_to(perm):
-        raise PermissionDenied()
-
-
 def _same_clinic(actor, row) -> None:
-    if actor.clinic_id != row.clinic_id:
-        raise sel.SessionNotFound()
+    require_same_clinic(actor, row, sel.SessionNotFound)
 
 
 def _lock(session: DosingSession) -> DosingSession:

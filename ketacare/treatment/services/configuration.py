@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -23,13 +24,12 @@ from ketacare.treatment.models import (
     RemsSetting,
 )
 from ketacare.treatment.rems import PMF_TEMPLATES
-from ketacare.treatment.services._common import _need
 
 
 @transaction.atomic
 def protocol_configure(*, actor, protocol_ref: str, overrides: dict[str, Any], reason: str) -> ProtocolSetting:
     """Store the clinic's values for a protocol as a new revision, after the domain has validated them."""
-    _need(actor, Perm.CLINIC_CONFIGURE)
+    require(actor, Perm.CLINIC_CONFIGURE)
     base = sel.protocol_base(protocol_ref)
     try:
         protocol = overrides_from_json(base, overrides)
@@ -57,7 +57,7 @@ REMS_FIELDS = ("pmf_required", "patient_enrollment_required", "pmf_due_days", "p
 @transaction.atomic
 def rems_configure(*, actor, reason: str, **values: Any) -> RemsSetting:
     """A new revision of the clinic's REMS flags and setting details (§8.4: every REMS rule behind a flag)."""
-    _need(actor, Perm.CLINIC_CONFIGURE)
+    require(actor, Perm.CLINIC_CONFIGURE)
     unknown = set(values) - set(REMS_FIELDS)
     if unknown:
         raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
@@ -78,7 +78,7 @@ def rems_configure(*, actor, reason: str, **values: Any) -> RemsSetting:
 @transaction.atomic
 def rems_enrollment_record(*, actor, patient, enrolled_on: dt.date, reference: str = "") -> RemsEnrollment:
     """Record that the patient is enrolled in the SPRAVATO REMS (needed before the first outpatient dose)."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     if actor.clinic_id != patient.clinic_id:
         raise sel.SessionNotFound()
     if enrolled_on is None:

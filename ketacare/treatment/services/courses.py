@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -17,7 +18,7 @@ from ketacare.treatment.models import (
     Course,
     DosingSession,
 )
-from ketacare.treatment.services._common import CourseNotCleared, SessionStateConflict, _need, _same_clinic
+from ketacare.treatment.services._common import CourseNotCleared, SessionStateConflict, _same_clinic
 from ketacare.treatment.services.sessions import _set_state
 
 
@@ -26,7 +27,7 @@ def course_create(*, actor, patient, protocol_ref: str, start_on: dt.date, open_
                   open_ended_cycle_days: int | None = None) -> Course:
     """Start a course: refused unless the route is cleared (signed approval + current consent); sessions are
     generated from the protocol's phases and can be moved afterwards."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     if actor.clinic_id != patient.clinic_id:
         raise sel.CourseNotFound()
     protocol, setting = sel.protocol_in_force(actor.clinic_id, protocol_ref)
@@ -69,7 +70,7 @@ def course_create(*, actor, patient, protocol_ref: str, start_on: dt.date, open_
 @transaction.atomic
 def course_reschedule(*, actor, session: DosingSession, new_on: dt.date, shift_following: bool = False) -> Course:
     """Move a scheduled session (and, if asked, every later one by the same number of days)."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     course = Course.objects.select_for_update().get(pk=session.course_id)
     if course.status != c.CourseStatus.ACTIVE:
@@ -97,7 +98,7 @@ def course_reschedule(*, actor, session: DosingSession, new_on: dt.date, shift_f
 @transaction.atomic
 def course_end(*, actor, course: Course, status: str, reason: str) -> Course:
     """Complete or stop a course; its remaining scheduled sessions are cancelled with the reason."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     if actor.clinic_id != course.clinic_id:
         raise sel.CourseNotFound()
     if status not in (c.CourseStatus.COMPLETED, c.CourseStatus.STOPPED):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -40,7 +41,6 @@ from ketacare.treatment.services._common import (
     SessionStateConflict,
     _aware,
     _lock,
-    _need,
     _not_future,
     _same_clinic,
 )
@@ -68,7 +68,7 @@ def dose_order(*, actor, session: DosingSession, dose_mg: Decimal | None = None,
                override_reason: str = "") -> DoseOrder:
     """The prescriber's order, computed and checked by the domain. A dose outside the protocol needs an explicit
     override with a reason; a dose above the hard maximum or not in whole devices is refused outright."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     _same_clinic(actor, session)
     s = _lock(session)
     if s.state not in (c.SessionState.CHECKED_IN, c.SessionState.PRE_DOSE):
@@ -137,7 +137,7 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
                     device_number: int | None = None) -> DoseAdministration:
     """Record one esketamine device (time and lot) or the start of the IV infusion. The first one starts the
     observation clock (§7: from the first device)."""
-    _need(actor, Perm.DOSE_ADMINISTER)
+    require(actor, Perm.DOSE_ADMINISTER)
     _same_clinic(actor, session)
     s = _lock(session)
     if s.state != c.SessionState.DOSING:
@@ -202,7 +202,7 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
 @transaction.atomic
 def infusion_end(*, actor, session: DosingSession, ended_at: dt.datetime | None = None, note: str = "") -> InfusionEnd:
     """Record when the IV infusion stopped; the dose is then complete."""
-    _need(actor, Perm.DOSE_ADMINISTER)
+    require(actor, Perm.DOSE_ADMINISTER)
     _same_clinic(actor, session)
     s = _lock(session)
     start = s.administrations.filter(device_number__isnull=True).first()

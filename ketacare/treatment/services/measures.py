@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -18,7 +19,13 @@ from ketacare.treatment.models import (
     SessionMeasure,
     SuicideRiskClearance,
 )
-from ketacare.treatment.services._common import AlreadyCleared, SessionStateConflict, _aware, _lock, _need, _same_clinic
+from ketacare.treatment.services._common import (
+    AlreadyCleared,
+    SessionStateConflict,
+    _aware,
+    _lock,
+    _same_clinic,
+)
 
 
 @transaction.atomic
@@ -28,7 +35,7 @@ def session_measure_record(*, actor, session: DosingSession, instrument_key: str
     Safety rules of the instrument raise their alerts (e.g. a high C-SSRS screen blocks dosing)."""
     from ketacare.instruments.services import response_record
 
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
     if s.state in (c.SessionState.SCHEDULED, c.SessionState.CANCELLED):
@@ -75,7 +82,7 @@ def session_alert_acknowledge(*, actor, session: DosingSession, alert_id: int, a
 @transaction.atomic
 def suicide_risk_clear(*, actor, session: DosingSession, alert, note: str) -> SuicideRiskClearance:
     """A prescriber clears an acknowledged suicide-risk alert of the session's patient for dosing (once)."""
-    _need(actor, Perm.PRESCRIBE)
+    require(actor, Perm.PRESCRIBE)
     _same_clinic(actor, session)
     s = _lock(session)
     if not links.is_suicide_risk(alert) or alert.patient_id != s.patient_id or alert.clinic_id != s.clinic_id:

@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -25,7 +26,6 @@ from ketacare.treatment.services._common import (
     SessionStateConflict,
     _aware,
     _lock,
-    _need,
     _not_future,
     _same_clinic,
 )
@@ -41,7 +41,7 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
 
     The session row is locked so that readings recorded at the same moment by two nurses are both kept and counted.
     """
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     unknown = set(values) - set(VITALS_FIELDS)
     if unknown:
@@ -113,7 +113,7 @@ def vitals_overdue_check_clinic(*, clinic_id: int, now: dt.datetime | None = Non
 def side_effects_record(*, actor, session: DosingSession, effects: list[str], other: str = "",
                         at: dt.datetime | None = None) -> SideEffectCheck:
     """The side-effect checklist at one time point (none ticked = checked, none present)."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     bad = sorted(set(effects) - set(c.SideEffect.values))
     if bad:
@@ -138,7 +138,7 @@ def adverse_event_record(*, actor, session: DosingSession, description: str, sev
                          serious: bool = False, action_taken: str = "",
                          resolved_at: dt.datetime | None = None) -> AdverseEvent:
     """An adverse event with its onset (and resolution if known). Serious or severe events raise an alert."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
     if s.state in (c.SessionState.SCHEDULED, c.SessionState.CANCELLED):
@@ -171,7 +171,7 @@ def adverse_event_record(*, actor, session: DosingSession, description: str, sev
 @transaction.atomic
 def adverse_event_resolve(*, actor, event: AdverseEvent, resolved_at: dt.datetime | None = None,
                           action_taken: str = "") -> AdverseEvent:
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, event)
     _lock(event.session)
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)

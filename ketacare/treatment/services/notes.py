@@ -4,6 +4,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -17,14 +18,14 @@ from ketacare.treatment.models import (
     SessionAddendum,
 )
 from ketacare.treatment.rems import jsonable, session_snapshot
-from ketacare.treatment.services._common import PmfIncomplete, SessionStateConflict, _lock, _need, _same_clinic
+from ketacare.treatment.services._common import PmfIncomplete, SessionStateConflict, _lock, _same_clinic
 
 
 @transaction.atomic
 def discharge_criteria_record(*, actor, session: DosingSession, criteria: list[str],
                               ready_to_leave_minutes: int | None = None) -> DosingSession:
     """Which of the protocol's discharge criteria a clinician confirms now (all are needed to discharge)."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
     allowed_states = {c.SessionState.OBSERVATION, c.SessionState.READY_FOR_DISCHARGE}
@@ -48,7 +49,7 @@ def discharge_criteria_record(*, actor, session: DosingSession, criteria: list[s
 
 @transaction.atomic
 def session_note_save(*, actor, session: DosingSession, text: str) -> DosingSession:
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
     s.note = (text or "").strip()
@@ -62,7 +63,7 @@ def session_note_save(*, actor, session: DosingSession, text: str) -> DosingSess
 @transaction.atomic
 def session_sign(*, actor, session: DosingSession, text: str | None = None) -> DosingSession:
     """Sign the session note once the session has ended; from then on nothing of the session changes."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = _lock(session)
     if s.state not in c.FINAL_STATES:
@@ -83,7 +84,7 @@ def session_sign(*, actor, session: DosingSession, text: str | None = None) -> D
 @transaction.atomic
 def session_addendum_add(*, actor, session: DosingSession, text: str) -> SessionAddendum:
     """A correction or late entry for a signed session; the signed note is kept as it was."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     s = DosingSession.objects.select_for_update().get(pk=session.pk)
     if s.signed_at is None:
@@ -102,7 +103,7 @@ def session_addendum_add(*, actor, session: DosingSession, text: str) -> Session
 @transaction.atomic
 def pmf_submit(*, actor, form: PatientMonitoringForm, reference: str = "") -> PatientMonitoringForm:
     """Mark the form submitted to the REMS (online or by fax); its fields are frozen as submitted."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     if actor.clinic_id != form.clinic_id:
         raise sel.RemsFormNotFound()
     form = PatientMonitoringForm.objects.select_for_update().select_related("session").get(pk=form.pk)

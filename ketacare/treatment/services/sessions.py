@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -32,7 +33,7 @@ from ketacare.treatment.models import (
     SessionTransition,
 )
 from ketacare.treatment.rems import PMF_TEMPLATES
-from ketacare.treatment.services._common import DOSE_STEP_TARGETS, SessionStateConflict, _lock, _need, _same_clinic
+from ketacare.treatment.services._common import DOSE_STEP_TARGETS, SessionStateConflict, _lock, _same_clinic
 
 
 def _set_state(session: DosingSession, target: str, *, actor, now: dt.datetime, reason: str = "") -> None:
@@ -57,7 +58,7 @@ def session_transition(*, actor, session: DosingSession, to: str, reason: str = 
     except ValueError:
         raise ValidationError({"to": f"Unknown state {str(to)[:40]!r}."}) from None
     s = _lock(session)
-    _need(actor, transition_perm(s, target))
+    require(actor, transition_perm(s, target))
     now = clock.now()
     reason = (reason or "").strip()
     if target is SessionState.CHECKED_IN and s.state == c.SessionState.SCHEDULED:
@@ -122,7 +123,7 @@ PREDOSE_FIELDS = ("actual_weight_kg", "height_cm", "ibw_sex", "weight_basis", "p
 def predose_record(*, actor, session: DosingSession, **fields: Any) -> DosingSession:
     """Record the pre-dose assessment (weight and its basis, pregnancy check, escort, concomitant medication, the
     prescriber's decision on an elevated baseline BP). Only the fields given change."""
-    _need(actor, Perm.CLINICAL_RECORD)
+    require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, session)
     unknown = set(fields) - set(PREDOSE_FIELDS)
     if unknown:
@@ -134,7 +135,7 @@ def predose_record(*, actor, session: DosingSession, **fields: Any) -> DosingSes
     decision = (fields.get("elevated_bp_decision") or "").strip()
     if "elevated_bp_decision" in changed:
         if decision:
-            _need(actor, Perm.PRESCRIBE)  # the risk-benefit decision is the prescriber's (§6)
+            require(actor, Perm.PRESCRIBE)  # the risk-benefit decision is the prescriber's (§6)
         fields["elevated_bp_decision"] = decision
         s.elevated_bp_decision_by = actor if decision else None
     for name, value in fields.items():

@@ -15,18 +15,11 @@ from ketacare.accounts.roles import Role
 from ketacare.safety.models import Alert
 from ketacare.treatment.models import DosingSession
 from ketacare.treatment.tests.factories import started_course
-from tests.factories import PASSWORD, PatientFactory, UserFactory
+from tests.browser import sign_in
+from tests.factories import PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 START = dt.datetime(2026, 3, 2, 13, 30, tzinfo=dt.UTC)  # 08:30 in the clinic (America/New_York)
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
 
 
 def press(page, name):
