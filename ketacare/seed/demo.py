@@ -14,6 +14,7 @@ from ketacare.accounts.roles import Role
 from ketacare.core import clock
 from ketacare.core.models import Clinic
 from ketacare.patients.models import Patient, Sex
+from ketacare.seed.names import FAMILY, GIVEN
 
 DEMO_USERS = [
     ("admin", Role.CLINIC_ADMIN, "Alex", "Admin"),
@@ -24,12 +25,6 @@ DEMO_USERS = [
     ("researcher", Role.RESEARCHER, "Rita", "Chen"),
     ("auditor", Role.AUDITOR, "Aud", "Itor"),
 ]
-GIVEN = ["Avery", "Blake", "Casey", "Dana", "Elliot", "Farah", "Gabriel", "Hana", "Ines", "Jonah", "Kai", "Lena",
-         "Mateo", "Nadia", "Omar", "Paula", "Quinn", "Rosa", "Samir", "Tess", "Uma", "Victor", "Wren", "Ximena",
-         "Yusuf", "Zoe", "Amara", "Bruno", "Celia", "Dmitri", "Esme", "Felix", "Greta", "Hugo", "Isla", "Jasper"]
-FAMILY = ["Abbott", "Baptiste", "Castillo", "Dunmore", "Eriksen", "Fairweather", "Goldberg", "Haddad", "Iwasaki",
-          "Jovanovic", "Kowalczyk", "Lindgren", "Moreau", "Nakamura", "O'Connell", "Petrovic", "Quintero",
-          "Rasmussen", "Sandoval", "Thibodeaux", "Underwood", "Vasquez", "Whitfield", "Yamamoto", "Zielinski"]
 CITIES = [("Boston", "MA", "02115"), ("Cambridge", "MA", "02139"), ("Somerville", "MA", "02143"),
           ("Quincy", "MA", "02169"), ("Newton", "MA", "02458")]
 DEMO_PATIENTS = 36

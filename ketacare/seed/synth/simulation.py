@@ -17,6 +17,7 @@ from django.db import models
 from ketacare.outcomes import selectors as outcome_selectors
 from ketacare.outcomes.domain.summary import CourseFacts, summarize_course
 from ketacare.outcomes.domain.trajectory import Measurement
+from ketacare.seed.names import FAMILY, GIVEN
 from ketacare.seed.synth.answers import (
     AnswerBank,
 )
@@ -26,12 +27,6 @@ from ketacare.seed.synth.bulk import (
 )
 from ketacare.treatment.choices import Route
 
-GIVEN = ["Avery", "Blake", "Casey", "Dana", "Elliot", "Farah", "Gabriel", "Hana", "Ines", "Jonah", "Kai", "Lena",
-         "Mateo", "Nadia", "Omar", "Paula", "Quinn", "Rosa", "Samir", "Tess", "Uma", "Victor", "Wren", "Ximena",
-         "Yusuf", "Zoe", "Amara", "Bruno", "Celia", "Dmitri", "Esme", "Felix", "Greta", "Hugo", "Isla", "Jasper"]
-FAMILY = ["Abbott", "Baptiste", "Castillo", "Dunmore", "Eriksen", "Fairweather", "Goldberg", "Haddad", "Iwasaki",
-          "Jovanovic", "Kowalczyk", "Lindgren", "Moreau", "Nakamura", "OConnell", "Petrovic", "Quintero",
-          "Rasmussen", "Sandoval", "Thibodeaux", "Underwood", "Vasquez", "Whitfield", "Yamamoto", "Zielinski"]
 REFERRERS = ["Dr. Morgan Ellis", "Dr. Sam Okafor", "Dr. Priya Natarajan", "Dr. Lee Whitcombe", "Dr. Ana Ruiz"]
 PRACTICES = ["Harbor Family Practice", "Northside Psychiatry", "City Health Partners", "Lakeview Medical Group"]
 SIDE_EFFECTS = [("dissociation", 0.45), ("dizziness", 0.25), ("nausea", 0.15), ("headache", 0.10),
