@@ -9,6 +9,10 @@ export KETACARE_DEBUG=False SECRET_KEY="test-only-secret-key-not-for-production-
 export EMAIL_URL="${EMAIL_URL:-smtp://127.0.0.1:25}"
 unset DATABASE_URL
 
+echo "== lint (ruff) and types (mypy)"
+.venv/bin/ruff check ketacare tests || { echo "ruff found problems: .venv/bin/ruff check --fix ketacare tests"; exit 1; }
+.venv/bin/mypy || { echo "mypy found type errors (configuration: [tool.mypy] in pyproject.toml)"; exit 1; }
+
 echo "== migrations are in step with the models"
 .venv/bin/ketacare makemigrations --check --dry-run >/dev/null || { echo "makemigrations --check failed: add a named migration"; exit 1; }
 

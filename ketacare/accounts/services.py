@@ -76,7 +76,7 @@ def staff_update(*, actor: User, user: User, role: str, is_active: bool) -> User
     """Change a colleague's role or block their sign-in. An admin cannot lock themselves out."""
     if user.pk == actor.pk and (role != actor.role or not is_active):
         raise ValidationError("You cannot change your own role or deactivate yourself; ask another admin.")
-    changed = {}
+    changed: dict[str, list[object]] = {}
     if user.role != role:
         changed["role"] = [user.role, role]
     if user.is_active != is_active:

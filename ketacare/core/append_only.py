@@ -51,13 +51,20 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord(f"{self.model._meta.verbose_name} rows cannot be deleted")
 
-    def _raw_delete(self, using: str) -> int:
+    def _raw_delete(self, using: str | None) -> int:
         raise ImmutableRecord(f"{self.model._meta.verbose_name} rows cannot be deleted")
 
     _raw_delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 AppendOnlyManager = models.Manager.from_queryset(AppendOnlyQuerySet)
+
+
+def _concrete(model: models.Model | type[models.Model], name: str) -> models.Field:
+    """The concrete field `name` of `model` (the append-only settings only ever name concrete fields)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is not a concrete field"
+    return field
 
 
 def _empty(value: Any) -> bool:
@@ -86,7 +93,7 @@ class AppendOnlyModel(models.Model):
         columns = self._append_only_columns()
         compared = list(columns)
         if kwargs.get("update_fields") is not None:  # only what the caller asked to save is compared and written
-            asked = {self._meta.get_field(name).attname for name in kwargs["update_fields"]}
+            asked = {_concrete(self, name).attname for name in kwargs["update_fields"]}
             compared = [att for att in columns if att in asked]
         stored = type(self)._default_manager.filter(pk=self.pk).values(*columns).first()
         error = self.append_only_error
@@ -96,11 +103,11 @@ class AppendOnlyModel(models.Model):
         if not changed:
             return
         frozen_by = self.append_only_frozen_by
-        if frozen_by is not None and _empty(stored[self._meta.get_field(frozen_by).attname]):
+        if frozen_by is not None and _empty(stored[_concrete(self, frozen_by).attname]):
             kwargs["update_fields"] = changed
             super().save(*args, **kwargs)
             return
-        allowed = {self._meta.get_field(name).attname for name in self.append_only_mutable_once}
+        allowed = {_concrete(self, name).attname for name in self.append_only_mutable_once}
         refused = [columns[att] for att in changed if att not in allowed or not _empty(stored[att])]
         if refused:
             if frozen_by is not None and not allowed:
@@ -160,8 +167,8 @@ $$;
 
 
 def _trigger_args(model: type[AppendOnlyModel]) -> tuple[str, str]:
-    once = [model._meta.get_field(name).column for name in model.append_only_mutable_once]
-    frozen = model._meta.get_field(model.append_only_frozen_by).column if model.append_only_frozen_by else ""
+    once = [str(_concrete(model, name).column) for name in model.append_only_mutable_once]
+    frozen = str(_concrete(model, model.append_only_frozen_by).column) if model.append_only_frozen_by else ""
     return "{" + ",".join(once) + "}", frozen
 
 

@@ -7,7 +7,7 @@ bounds its values must keep, belong to the owning app's domain; the owning app's
 and writes its audit event.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,11 +63,11 @@ def revise[S: SettingRevision](model: type[S], *, actor: Any, reason: str, reaso
 
 def current_revision[S: SettingRevision](model: type[S], *, clinic_id: int, **scope: Any) -> S | None:
     """The revision in force (the newest), or None when the clinic keeps the cited defaults."""
-    return (model._default_manager.filter(clinic_id=clinic_id, **scope).select_related("created_by")
-            .order_by("-revision").first())
+    return cast("S | None", model._default_manager.filter(clinic_id=clinic_id, **scope).select_related("created_by")
+                .order_by("-revision").first())
 
 
 def revision_history[S: SettingRevision](model: type[S], *, clinic_id: int, limit: int = 20, **scope: Any) -> list[S]:
     """The newest revisions first, for the settings page's history."""
-    return list(model._default_manager.filter(clinic_id=clinic_id, **scope).select_related("created_by")
-                .order_by("-revision")[:limit])
+    return cast("list[S]", list(model._default_manager.filter(clinic_id=clinic_id, **scope)
+                              .select_related("created_by").order_by("-revision")[:limit]))

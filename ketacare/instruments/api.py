@@ -49,12 +49,13 @@ def responses_create(request, patient_id: int, payload: ResponseIn):
     for field in ("instrument", "answers", "answered_at"):
         if getattr(payload, field) is None:
             return _unprocessable(["body", field], "Field required")
-    answered_at = payload.answered_at
+    answered_at, instrument_key = payload.answered_at, payload.instrument
+    assert answered_at is not None and instrument_key is not None  # checked just above
     if timezone.is_naive(answered_at):
         answered_at = timezone.make_aware(answered_at)
     try:
         response = services.response_record(
-            patient=patient, actor=request.auth, instrument_key=payload.instrument, answers=payload.answers,
+            patient=patient, actor=request.auth, instrument_key=instrument_key, answers=payload.answers,
             answered_at=answered_at, mode=payload.mode, context=payload.context)
     except InvalidAnswer as exc:
         return _invalid_answer(exc)

@@ -3,6 +3,7 @@ with a slider for VAS/NRS), the time the answers refer to, and who answered."""
 
 import datetime as dt
 import json
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -131,7 +132,7 @@ class LicensedTextForm(forms.Form):
 
     def __init__(self, *args, instruments: list[Instrument], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instrument"].choices = [(i.key, i.title) for i in instruments]
+        cast(forms.ChoiceField, self.fields["instrument"]).choices = [(i.key, i.title) for i in instruments]
 
     def clean(self):
         data = super().clean()
@@ -170,9 +171,10 @@ class SafetyThresholdsForm(forms.Form):
         self.codes = []
         for instrument, rule in rules:
             low, high = threshold_bounds(instrument, rule)
+            default = rule.threshold if rule.threshold is not None else low
             self.fields[rule.code] = forms.IntegerField(
                 label=_rule_label(instrument, rule),
-                min_value=int(low), max_value=int(high), initial=current.get(rule.code, int(rule.threshold)),
+                min_value=int(low), max_value=int(high), initial=current.get(rule.code, int(default)),
                 help_text=f"Default {rule.threshold} ({rule.source}); allowed {low}-{high}.")
             self.codes.append(rule.code)
         self.order_fields([*self.codes, "reason"])

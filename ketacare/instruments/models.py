@@ -2,6 +2,8 @@
 licensed item text a clinic loads for an instrument and the clinic's safety-rule thresholds
 (docs/domain/instruments.md §13)."""
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 
@@ -45,7 +47,7 @@ class QuestionnaireResponse(AppendOnlyModel, ClinicOwned):
                                       related_name="superseded_by")
     amendment_reason = models.TextField(max_length=1000, blank=True)
 
-    objects = ResponseQuerySet.as_manager()
+    objects: ClassVar[Any] = ResponseQuerySet.as_manager()  # the plugin cannot type as_manager() over a base manager
 
     class Meta:
         ordering = ["-answered_at", "-id"]

@@ -49,7 +49,7 @@ class Summary:
 
 def panel_context(request, patient, *, instrument_key: str | None = None) -> dict:
     user = request.user
-    responses = list(responses_for(user=user, patient=patient))
+    responses: list[Any] = list(responses_for(user=user, patient=patient))  # annotated below for display
     instruments = _instruments_for({r.instrument_key for r in responses})
     alert_codes: dict[int, list] = {}
     for alert in alerts_for(user=user, patient=patient).filter(source_type=SOURCE_TYPE):
@@ -83,7 +83,7 @@ def _instruments_for(keys: set[str]) -> dict[str, Instrument]:
     return found
 
 
-def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, Instrument], patient) -> list[Summary]:
+def _summaries(responses: list[Any], instruments: dict[str, Instrument], patient) -> list[Summary]:
     """Latest response per instrument with its change from baseline. Once a dose has been given, the outcomes app
     owns that change for the instruments it follows (one rule for the chart and the outcomes page: its baseline
     window, the clinic's response and remission definitions); otherwise it is the instrument's own rule, measured
@@ -108,7 +108,7 @@ def _summaries(responses: list[QuestionnaireResponse], instruments: dict[str, In
         else:
             baseline = scored[key][0] if scored[key] else None
             if (instrument is not None and baseline is not None and latest.total is not None
-                    and baseline.pk != latest.pk):
+                    and baseline.total is not None and baseline.pk != latest.pk):
                 change = classify_change(instrument, Decimal(baseline.total), Decimal(latest.total))
         summaries.append(Summary(key=key, title=_short_title(instrument, key), latest=latest, baseline=baseline,
                                  change=change, band_label=_band_label(instrument, latest.band), count=len(series),

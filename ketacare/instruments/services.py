@@ -3,7 +3,7 @@ instrument definitions, loading a clinic's licensed item text and setting its sa
 audit row in the same transaction."""
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from ketacare.core.revisions import revise
 from ketacare.instruments.choices import ResponseMode
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.messages import rule_message
-from ketacare.instruments.domain.model import Instrument, Score
+from ketacare.instruments.domain.model import Instrument, Score, ScoreStatus
 from ketacare.instruments.domain.registry import apply_licensed_text
 from ketacare.instruments.domain.safety import effective_thresholds
 from ketacare.instruments.domain.scoring import score
@@ -59,7 +59,7 @@ def score_answers(*, instrument: Instrument, answers: Any, baseline: Questionnai
     (selectors.safety_thresholds); the cited defaults without them. Raises InvalidAnswer naming the item."""
     baseline_score = None
     if baseline is not None and baseline.total is not None:
-        baseline_score = Score(baseline.instrument_key, baseline.instrument_version, baseline.status,
+        baseline_score = Score(baseline.instrument_key, baseline.instrument_version, ScoreStatus(baseline.status),
                                baseline.total, baseline.band or None, {}, (), (), {})
     try:
         return score(instrument, answers, baseline=baseline_score, thresholds=thresholds)
@@ -130,7 +130,8 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
         alert_raise(patient=patient, code=alert.code, severity=alert.severity.value,
                     message=rule_message(instrument.title, alert.code, thresholds.get(alert.code)),
                     source_type=SOURCE_TYPE, source_id=response.pk, actor=actor if staff else None)
-    data = {"instrument": f"{instrument.key}@{instrument.version}", "status": response.status, "mode": mode,
+    data: dict[str, Any] = {"instrument": f"{instrument.key}@{instrument.version}", "status": response.status,
+                            "mode": mode,
             "alerts": [a.code for a in result.alerts]}
     if thresholds:
         data["safety_thresholds"] = thresholds  # the clinic's, in force when the rules ran
@@ -144,6 +145,7 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
 
 def raw_answers(instrument: Instrument, answers: Any) -> dict[str, Any]:
     """The answers as entered, keyed by linkId (a list is keyed in item order); unanswered items left out."""
+    pairs: Iterable[tuple[str, Any]]
     if isinstance(answers, Mapping):
         pairs = answers.items()
     elif isinstance(answers, Sequence) and not isinstance(answers, str | bytes):
@@ -187,7 +189,9 @@ def instrument_import(*, source: dict, key: str | None = None, version: str | No
         if existing.source_sha256 == digest and existing.bands_from == bands_from and same_owner:
             return existing, False
         raise DefinitionConflict(f"{key}@{version} is already published with different content: use a new version")
-    other_owner = ImportedInstrument.objects.filter(key=key).exclude(clinic_id=getattr(clinic, "pk", None)).exists()
+    same_key = ImportedInstrument.objects.filter(key=key)
+    others = same_key.exclude(clinic_id=clinic.pk) if clinic is not None else same_key.exclude(clinic__isnull=True)
+    other_owner = others.exists()
     if other_owner:
         raise DefinitionConflict(f"{key!r} already belongs to another clinic (or to all): choose another --key")
     row = ImportedInstrument(clinic=clinic, key=key, version=version, title=instrument.title[:200], source=source,

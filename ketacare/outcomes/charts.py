@@ -296,9 +296,9 @@ def line_chart(
         if compact and len(coords) > 60:
             continue  # a long history reads as a line; dots would cost the PDF renderer more than they add
         # All dots in one path of zero-length strokes with round caps: one element, however many values.
-        width = 5.2 if len(coords) <= 80 else 3.2
+        dot_width = 5.2 if len(coords) <= 80 else 3.2
         dots = "".join(f"M{_f(x)} {_f(y)}h0" for x, y in coords)
-        canvas.add(f'<path d="{dots}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-linecap="round"'
+        canvas.add(f'<path d="{dots}" fill="none" stroke="{colour}" stroke-width="{dot_width}" stroke-linecap="round"'
                    f' class="kc-dots"/>')
     # Legend
     if legend_h:

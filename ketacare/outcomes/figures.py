@@ -84,7 +84,8 @@ SUICIDE_BANDS = [charts.Band(0, 0, "none", "#e7f6ec"), charts.Band(1, 1, "some",
 def suicide_json(items: Sequence[SuicideItem], doses: Sequence[dt.datetime]) -> dict:
     phq = [i for i in items if i.source.startswith("PHQ-9")]
     cssrs = [i for i in items if i.source.startswith("C-SSRS")]
-    series = [{"label": "PHQ-9 item 9 (0-3)", "points": [[_ms(i.at), i.level] for i in phq], "color": "#b42318"}]
+    series: list[dict[str, object]] = [
+        {"label": "PHQ-9 item 9 (0-3)", "points": [[_ms(i.at), i.level] for i in phq], "color": "#b42318"}]
     if cssrs:
         series.append({"label": "C-SSRS risk (0 none - 3 high)", "points": [[_ms(i.at), i.level] for i in cssrs],
                        "color": "#0e7490", "dashed": True})

@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import cast
 
 from django import forms
 
@@ -19,9 +20,9 @@ class CohortForm(forms.Form):
 
     def __init__(self, data=None, *, options: dict, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["route"].choices = [("", "All routes"), *options["routes"]]
-        self.fields["protocol_ref"].choices = [("", "All protocols"), *options["protocols"]]
-        self.fields["diagnosis"].choices = [("", "All diagnoses"), *options["diagnoses"]]
+        cast(forms.ChoiceField, self.fields["route"]).choices = [("", "All routes"), *options["routes"]]
+        cast(forms.ChoiceField, self.fields["protocol_ref"]).choices = [("", "All protocols"), *options["protocols"]]
+        cast(forms.ChoiceField, self.fields["diagnosis"]).choices = [("", "All diagnoses"), *options["diagnoses"]]
 
     def clean(self):
         data = super().clean()
@@ -38,8 +39,8 @@ class CohortForm(forms.Form):
 class ResearchCohortForm(CohortForm):
     """Researchers filter by year of first dose: the de-identified view never shows an exact date."""
 
-    start_on = None
-    end_on = None
+    start_on = None  # type: ignore[assignment]  # removes the base form's date fields (Django's way)
+    end_on = None  # type: ignore[assignment]
     start_year = forms.IntegerField(label="First dose from (year)", required=False, min_value=2000, max_value=2100)
     end_year = forms.IntegerField(label="First dose to (year)", required=False, min_value=2000, max_value=2100)
     field_order = ["start_year", "end_year", "route", "protocol_ref", "diagnosis"]

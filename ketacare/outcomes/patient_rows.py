@@ -31,7 +31,7 @@ def _aware(value) -> dt.datetime:
     (SQLite, converted as Django's backend does)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value
-    return connection.ops.convert_datetimefield_value(value, None, connection)
+    return connection.ops.convert_datetimefield_value(value, None, connection)  # type: ignore[attr-defined]  # SQLite's
 
 
 def dosed_sessions(patient_id: int) -> list[SessionTuple]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from typing import cast
 
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
@@ -185,6 +186,8 @@ def index_courses(patient_ids: Sequence[int], definitions: Mapping[str, OutcomeD
     doses_by_course: dict[int, list[tuple[int, str, dt.datetime]]] = defaultdict(list)
     courses_of_patient: dict[int, set[int]] = defaultdict(set)
     for patient_id, course_id, session_id, phase, at in dosed:
+        if at is None:  # excluded by the query; the type cannot say so
+            continue
         doses_by_course[course_id].append((session_id, phase, at))
         courses_of_patient[patient_id].add(course_id)
     if not doses_by_course:
@@ -192,11 +195,11 @@ def index_courses(patient_ids: Sequence[int], definitions: Mapping[str, OutcomeD
     courses = {c["id"]: c for c in Course.objects.filter(id__in=list(doses_by_course), route__in=DRUG_ROUTES)
                .values("id", "patient_id", "clinic_id", "route", "protocol_ref", "status", "ended_at")}
     index: dict[int, dict] = {}
-    for course_id, course in courses.items():
+    for course_id, row in courses.items():
         first = min(at for _, _, at in doses_by_course[course_id])
-        current = index.get(course["patient_id"])
+        current = index.get(row["patient_id"])
         if current is None or (first, course_id) < (current["first"], current["id"]):
-            index[course["patient_id"]] = {**course, "first": first}
+            index[row["patient_id"]] = {**row, "first": first}
     patients = list(index)
     session_ids = [sid for c in index.values() for sid, _, _ in doses_by_course[c["id"]]]
     checks: dict[int, list[tuple[dt.datetime, list[str]]]] = defaultdict(list)
@@ -477,7 +480,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
         sessions = patient_rows.dosed_sessions(patient.pk)
     session_ids = [s[0] for s in sessions]
     peaks = {sid: (peak, low) for sid, _, _, _, peak, low in sessions}
-    sessions = [s[:4] for s in sessions]
+    numbered = [s[:4] for s in sessions]
     mg: dict[int, Decimal] = {}
     effects: dict[int, set[str]] = defaultdict(set)
     aes: dict[int, int] = {}
@@ -491,7 +494,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
                    .annotate(n=Count("id")).values_list("session_id", "n"))
     rows = [SessionRow(sid, number, phase, at, mg.get(sid), *(peaks.get(sid) or (None, None)),
                        sorted(effects.get(sid, ())), aes.get(sid, 0))
-            for sid, number, phase, at in sessions]
+            for sid, number, phase, at in numbered]
     doses = [r.dose_at for r in rows]
 
     # PHQ-9 item 9 is read in SQL: no JSON decoding of every response's item scores in Python.
@@ -504,7 +507,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
             continue
         if total is None:
             continue
-        by_key[key].append(Measurement(at, total))
+        by_key[key].append(Measurement(at, cast(Decimal, total)))  # numeric as each database hands it back
         if key == "phq-9" and item9 is not None:
             value = int(Decimal(str(item9)))
             suicide.append(SuicideItem(at, "PHQ-9 item 9", PHQ9_ITEM9_LABELS.get(value, str(value)), value))

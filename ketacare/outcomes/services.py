@@ -215,13 +215,13 @@ def summary_rows(index: selectors.IndexCourse, summary: CourseSummary, *, now: d
     grouped: dict[tuple[str, str], list[int | None]] = {}
     for e in summary.side_effects:
         grouped.setdefault((EventKind.SIDE_EFFECT, e.kind), []).append(e.minutes)
-    for e in summary.adverse_events:
-        grouped.setdefault((EventKind.ADVERSE_EVENT, "any"), []).append(e.minutes)
-        if e.serious:
-            grouped.setdefault((EventKind.ADVERSE_EVENT, "serious"), []).append(e.minutes)
-    for (kind, code), minutes in grouped.items():
-        timed = [m for m in minutes if m is not None]
-        events.append(EventOutcome(outcome=outcome, kind=kind, code=code, episodes=len(minutes), timed=len(timed),
+    for ae in summary.adverse_events:
+        grouped.setdefault((EventKind.ADVERSE_EVENT, "any"), []).append(ae.minutes)
+        if ae.serious:
+            grouped.setdefault((EventKind.ADVERSE_EVENT, "serious"), []).append(ae.minutes)
+    for (kind, code), all_minutes in grouped.items():
+        timed = [m for m in all_minutes if m is not None]
+        events.append(EventOutcome(outcome=outcome, kind=kind, code=code, episodes=len(all_minutes), timed=len(timed),
                                    minutes_sum=sum(timed), minutes_sumsq=sum(m * m for m in timed), **cohort))
     seen: set[str] = set()
     for a in summary.alerts:  # `episodes` is 1 on the patient's first alert of a severity: SUM gives patients
@@ -266,8 +266,8 @@ def summaries_rebuild(*, clinic_id: int, patient_ids: Iterable[int] | None = Non
         PatientOutcome.objects.bulk_create(outcomes)
         for row in instruments:
             row.outcome_id = row.outcome.pk
-        for row in events:
-            row.outcome_id = row.outcome.pk
+        for event in events:
+            event.outcome_id = event.outcome.pk
         InstrumentOutcome.objects.bulk_create(instruments)
         EventOutcome.objects.bulk_create(events)
         written += len(outcomes)
@@ -286,8 +286,8 @@ def stale_patients(clinic_id: int, since_audit_id: int, *, recheck_from: dt.date
     newer = Q(id__gt=since_audit_id)
     if recheck_from is not None:
         newer |= Q(id__gt=max(0, since_audit_id - LATE_COMMIT_MARGIN), at__gte=recheck_from)
-    touched = set(AuditEvent.objects.filter(newer, patient_id__isnull=False)
-                  .exclude(action__in=READ_ACTIONS).values_list("patient_id", flat=True).distinct())
+    touched = {pid for pid in AuditEvent.objects.filter(newer, patient_id__isnull=False)
+               .exclude(action__in=READ_ACTIONS).values_list("patient_id", flat=True).distinct() if pid is not None}
     if not touched:
         return []
     return list(Patient.objects.filter(clinic_id=clinic_id, id__in=touched).values_list("id", flat=True))

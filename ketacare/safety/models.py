@@ -1,5 +1,7 @@
 """Safety alerts: raised by rules on clinical records, open until a nurse or prescriber acknowledges them."""
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 
@@ -38,7 +40,7 @@ class Alert(AppendOnlyModel, ClinicOwned):
     action_taken = models.TextField(max_length=2000, blank=True)
     seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
 
-    objects = AlertQuerySet.as_manager()
+    objects: ClassVar[Any] = AlertQuerySet.as_manager()  # the plugin cannot type as_manager() over a base manager
 
     append_only_frozen_by = "acknowledged_at"  # open alerts change (status, acknowledgement); acknowledged ones never
 

@@ -1,5 +1,7 @@
 """Reading alerts: always scoped to the asking user's clinic, or to a patient the caller already holds."""
 
+from collections.abc import Iterable, Mapping
+
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from ketacare.accounts.roles import Perm
@@ -63,7 +65,7 @@ def banner_alert_count(*, clinic_id: int) -> int:
 # Alerts for the apps that raised them. The caller already holds the patient (or clinic) and has checked access; these
 # never widen it. Other apps read alerts only through these and `alerts_for`, never through the model.
 
-def alerts_from_sources(*, clinic_id: int, patient_id: int, sources: dict[str, object],
+def alerts_from_sources(*, clinic_id: int, patient_id: int, sources: Mapping[str, Iterable[int] | QuerySet],
                         open_only: bool = False) -> QuerySet[Alert]:
     """Alerts of one patient raised from any of `sources` ({source_type: ids or a values() queryset})."""
     base = Alert.objects.filter(clinic_id=clinic_id, patient_id=patient_id)
@@ -75,7 +77,8 @@ def alerts_from_sources(*, clinic_id: int, patient_id: int, sources: dict[str, o
     return alerts.select_related("acknowledged_by")
 
 
-def any_alert_from(*, clinic_id: int, patient_id: int, source_type: str, source_ids: object) -> bool:
+def any_alert_from(*, clinic_id: int, patient_id: int, source_type: str,
+                   source_ids: Iterable[int] | QuerySet) -> bool:
     return Alert.objects.filter(clinic_id=clinic_id, patient_id=patient_id, source_type=source_type,
                                 source_id__in=source_ids).exists()
 

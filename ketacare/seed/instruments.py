@@ -71,6 +71,7 @@ def spread(instrument: Instrument, total: int, fixed: dict[str, int] | None = No
     remaining = Decimal(total) - sum((Decimal(v) for v in fixed.values()), Decimal(0))
     answers: dict[str, int | str] = dict(fixed)
     for n, item in enumerate(free):
+        assert item.weight_range is not None  # scored items have weights
         low, high = item.weight_range
         share = min(high, max(low, (remaining / (len(free) - n)).to_integral_value()))
         answers[item.link_id] = int(share)

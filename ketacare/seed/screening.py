@@ -65,12 +65,12 @@ PHQ9_CODES = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
 def _as_of(moment: dt.datetime):
     """Record demo history as if it happened at `moment` (every service reads the time from `clock`)."""
     real_now, real_today = clock.now, clock.today
-    clock.now = lambda: moment  # type: ignore[assignment]
-    clock.today = lambda: timezone.localdate(moment)  # type: ignore[assignment]
+    clock.now = lambda: moment
+    clock.today = lambda: timezone.localdate(moment)
     try:
         yield
     finally:
-        clock.now, clock.today = real_now, real_today  # type: ignore[assignment]
+        clock.now, clock.today = real_now, real_today
 
 
 @transaction.atomic

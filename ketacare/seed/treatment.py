@@ -34,12 +34,12 @@ NORMAL = {"systolic_mmhg": 126, "diastolic_mmhg": 80, "heart_rate_bpm": 72, "spo
 def _as_of(moment: dt.datetime):
     """Record as if at `moment`: every service reads the time from `clock`."""
     real_now, real_today = clock.now, clock.today
-    clock.now = lambda: moment  # type: ignore[assignment]
-    clock.today = lambda: timezone.localdate(moment)  # type: ignore[assignment]
+    clock.now = lambda: moment
+    clock.today = lambda: timezone.localdate(moment)
     try:
         yield
     finally:
-        clock.now, clock.today = real_now, real_today  # type: ignore[assignment]
+        clock.now, clock.today = real_now, real_today
 
 
 def _answers(keys, level: int, item9: int = 0, *, codes=PHQ9_CODES) -> dict:
@@ -103,6 +103,7 @@ class _Day:
             services.session_transition(actor=nurse, session=s, to="dosing")
             services.dose_administer(actor=nurse, session=s, lot_number=lot)
         order = selectors.current_order(s)
+        assert order is not None, "an administered session has a dose order"
         if order.device_count:
             for n in range(1, order.device_count):
                 with self.at(15 + 5 * n):

@@ -586,7 +586,7 @@ def _rule_problems(instrument: Instrument, by_id: Mapping[str, Item]) -> list[st
         if (rule.threshold is None) == (rule.kind in RULE_KINDS_WITH_THRESHOLD):
             problems.append(f"rule {rule.code}: threshold is required exactly for threshold kinds")
         if rule.kind in (RuleKind.ITEM_AT_LEAST, RuleKind.ITEM_AT_MOST, RuleKind.ITEM_UNANSWERED) and (
-            rule.target not in by_id or not by_id[rule.target].scored
+            (target := by_id.get(rule.target or "")) is None or not target.scored
         ):
             problems.append(f"rule {rule.code}: target must be a scored item")
         if rule.kind is RuleKind.BAND_IS and rule.target not in {b.code for b in instrument.bands}:

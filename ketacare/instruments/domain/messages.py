@@ -38,7 +38,7 @@ RULE_MESSAGES: dict[str, str] = {
 }
 
 
-def rule_message(instrument_title: str, code: str, threshold: Decimal | None = None) -> str:
+def rule_message(instrument_title: str, code: str, threshold: Decimal | int | None = None) -> str:
     """The clinician-facing message of a rule, naming the threshold in force (the clinic's, or the shipped
     definition's cited default when `threshold` is None); an imported or unknown rule names its code."""
     template = RULE_MESSAGES.get(code)

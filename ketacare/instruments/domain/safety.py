@@ -77,13 +77,20 @@ def threshold_bounds(instrument: Instrument, rule: SafetyRule) -> tuple[Decimal,
             ranges = [r for item in items if (r := item.weight_range) is not None]
             low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
             return (low + 1, high) if rule.kind is not RuleKind.ITEM_AT_MOST else (low, high - 1)
-        case RuleKind.TOTAL_ABOVE:
+        case RuleKind.TOTAL_ABOVE if instrument.total_range is not None:
             low, high = instrument.total_range
             return low, high - 1
-        case RuleKind.TOTAL_RISE_AT_LEAST:
+        case RuleKind.TOTAL_RISE_AT_LEAST if instrument.total_range is not None:
             low, high = instrument.total_range
             return Decimal(1), high - low
     raise ValueError(f"safety rule {rule.code!r} has no threshold")
+
+
+def _limit(rule: SafetyRule, threshold: Decimal | None) -> Decimal:
+    """The threshold of a rule kind that has one (validation guarantees it; a missing one is a programming error)."""
+    if threshold is None:
+        raise ValueError(f"safety rule {rule.code!r} has no threshold")
+    return threshold
 
 
 def evaluate(
@@ -111,18 +118,18 @@ def _fires(
     match rule.kind:
         case RuleKind.ITEM_AT_LEAST:
             value = scores.get(rule.target or "")
-            return value is not None and value >= threshold
+            return value is not None and value >= _limit(rule, threshold)
         case RuleKind.ITEM_AT_MOST:
             value = scores.get(rule.target or "")
-            return value is not None and value <= threshold
+            return value is not None and value <= _limit(rule, threshold)
         case RuleKind.ANY_ITEM_AT_LEAST:
-            return any(scores.get(i.link_id, Decimal(-1)) >= threshold for i in instrument.scored_items)
+            return any(scores.get(i.link_id, Decimal(-1)) >= _limit(rule, threshold) for i in instrument.scored_items)
         case RuleKind.ITEM_UNANSWERED:
             return rule.target not in scores
         case RuleKind.INCOMPLETE:
             return facts.status is ScoreStatus.INCOMPLETE
         case RuleKind.TOTAL_ABOVE:
-            if facts.total is None or not facts.total > threshold:
+            if facts.total is None or not facts.total > _limit(rule, threshold):
                 return False
             # Without a usable baseline the rise cannot be checked: alert on the level alone (safer side).
             if rule.min_rise is None or baseline_total is None:
@@ -131,7 +138,7 @@ def _fires(
         case RuleKind.TOTAL_RISE_AT_LEAST:
             if facts.total is None or baseline_total is None:
                 return False
-            return facts.total - baseline_total >= threshold
+            return facts.total - baseline_total >= _limit(rule, threshold)
         case RuleKind.BAND_IS:
             if facts.status is ScoreStatus.COMPLETE:
                 return facts.band == rule.target

@@ -121,8 +121,11 @@ def classify_change(
     """
     current = _number(current_total, "current_total")
     baseline = None if baseline_total is None else _number(baseline_total, "baseline_total")
-    change = None if baseline is None else current - baseline
-    pct = None if baseline is None or baseline == 0 else change * 100 / baseline
+    change: Decimal | None = None
+    pct: Decimal | None = None
+    if baseline is not None:
+        change = current - baseline
+        pct = None if baseline == 0 else change * 100 / baseline
     return ChangeClassification(
         response=_meets(instrument.response, baseline, current),
         remission=_meets(instrument.remission, baseline, current),

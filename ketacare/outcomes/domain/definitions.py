@@ -221,7 +221,8 @@ def definition_from_instrument(instrument: Instrument, extras: OutcomeExtras) ->
     if remission is not None:
         if extras.fallback_remission_max_total is not None:
             raise ValueError(f"{instrument.key}: the instrument defines remission; drop the outcomes fallback")
-        sources.append(f"remission from {instrument.key}@{instrument.version}: {instrument.remission.source}")
+        sources.append(f"remission from {instrument.key}@{instrument.version}: "
+                       f"{instrument.remission.source if instrument.remission else ''}")
     else:
         remission = extras.fallback_remission_max_total
     if extras.source:

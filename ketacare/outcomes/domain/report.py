@@ -124,7 +124,7 @@ def aggregate(summaries: Iterable[CourseSummary], *, now: datetime) -> CohortAgg
                 ia.remitters += i.remission
             if i.change is not None:
                 ia.change.add(float(i.change))
-            if i.ttr_event:
+            if i.ttr_event and i.ttr_days is not None:
                 ia.ever_responders += 1
                 ia.ttr_days[i.ttr_days] = ia.ttr_days.get(i.ttr_days, 0) + 1
             if i.relapse_days is not None:
@@ -143,10 +143,10 @@ def aggregate(summaries: Iterable[CourseSummary], *, now: datetime) -> CohortAgg
                                (agg.serious_adverse_events, [e for e in s.adverse_events if e.serious])):
             if events:
                 target.patients += 1
-            for e in events:
+            for ae in events:
                 target.episodes += 1
-                if e.minutes is not None:
-                    target.minutes.add(e.minutes)
+                if ae.minutes is not None:
+                    target.minutes.add(ae.minutes)
         severities_seen: set[str] = set()
         for a in s.alerts:
             aa = agg.alerts.setdefault(a.severity, AlertAggregate())
@@ -283,7 +283,7 @@ class _Policy:
         n = sum(table.values())
         if n == 0 or self.hidden(n):
             return Median(self.count(n), None)
-        return Median(n, quartiles_from_counts(table))
+        return Median(n, quartiles_from_counts({float(days): k for days, k in table.items()}))
 
     def bands(self, counts: Mapping[str, int], order: Iterable[str]) -> tuple[tuple[str, Count], ...]:
         keys = [k for k in order if k in counts] + sorted(set(counts) - set(order))

@@ -199,14 +199,18 @@ def rapid_relief(
             and abs(m.at - target) <= window.tolerance
         ]
         post = min(post_candidates, key=lambda m: abs(m.at - target)) if post_candidates else None
-        evaluable = pre is not None and post is not None
+        pct: Decimal | None = None
+        response: bool | None = None
+        if pre is not None and post is not None:
+            pct = improvement_pct(pre.total, post.total, definition)
+            response = is_response(pre.total, post.total, definition)
         sessions.append(
             SessionRelief(
                 dose_at=dose_at,
                 pre=pre,
                 post=post,
-                improvement_pct=improvement_pct(pre.total, post.total, definition) if evaluable else None,
-                is_response=is_response(pre.total, post.total, definition) if evaluable else None,
+                improvement_pct=pct,
+                is_response=response,
             )
         )
     return sessions

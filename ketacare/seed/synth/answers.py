@@ -56,7 +56,7 @@ class AnswerBank:
             if key == "phq-9":
                 fixed = {"/44260-8": item9}
             free = [i for i in scored_items if i.link_id not in fixed]
-            top = int(max(w for i in free for w in i.weight_range))
+            top = int(max(w for i in free for w in (i.weight_range or ())))
             weights = dict.fromkeys((i.link_id for i in free), 0)
             remaining = max(0, total - sum(fixed.values()))
             order = free[pattern % len(free):] + free[:pattern % len(free)]
@@ -71,7 +71,8 @@ class AnswerBank:
                     option = next(o for o in item.options if o.weight == weights[item.link_id])
                     answers[item.link_id] = option.code
                 elif item.options:  # the unscored "how difficult" item: worse with the total
-                    n = min(len(item.options) - 1, total * len(item.options) // (int(instrument.total_range[1]) + 1))
+                    top_total = int((instrument.total_range or (0, 0))[1])
+                    n = min(len(item.options) - 1, total * len(item.options) // (top_total + 1))
                     answers[item.link_id] = item.options[n].code
         result = score_answers(instrument=instrument, answers=answers)
 

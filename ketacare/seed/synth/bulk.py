@@ -38,9 +38,9 @@ class BulkWriter:
 
     def __init__(self) -> None:
         self.pg = connection.vendor == "postgresql"
-        self.tables: dict[type, _Table] = {}
+        self.tables: dict[type[models.Model], _Table] = {}
         self.rows: dict[type, list[dict]] = defaultdict(list)
-        self.next_id: dict[type, int] = {}
+        self.next_id: dict[type[models.Model], int] = {}
         self.written = 0
 
     def _table(self, model) -> _Table:

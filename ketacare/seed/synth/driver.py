@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import sys
 import time
+from typing import Any
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -44,7 +45,7 @@ class Progress:
 
     def _write(self, text: str) -> None:
         if hasattr(self.stream, "ending"):  # a management command's OutputWrapper: no newline per update
-            self.stream.write(text, ending="")
+            self.stream.write(text, ending="")  # type: ignore[call-arg]
         else:
             self.stream.write(text)
         self.stream.flush()
@@ -66,7 +67,8 @@ def _staff(writer: BulkWriter, clinic_id: int, code: str) -> tuple[list[int], li
 
     User = apps.get_model("accounts.User")  # noqa: N806
     password = make_password(None)  # unusable: synthetic staff cannot sign in
-    prescribers, nurses = [], []
+    prescribers: list[Any] = []
+    nurses: list[Any] = []
     now = clock.now()
     for role, count, target in (("prescriber", 2, prescribers), ("nurse", 4, nurses)):
         for n in range(1, count + 1):

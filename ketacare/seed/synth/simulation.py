@@ -121,8 +121,8 @@ class Generator:
         sim = Sim(pid, ctx.clinic_id)
         self.sims.append(sim)
         chosen = rng.choices(PROFILES, weights=[p[1] for p in PROFILES])[0]
-        profile = next((p for p in PROFILES if p[0] == profile), chosen)
-        kind, codes = profile[0], list(profile[2])
+        picked = next((p for p in PROFILES if p[0] == profile), chosen)
+        kind, codes = picked[0], list(picked[2])
         sim.weight_kg = round(rng.uniform(55, 110), 1)
         sim.codes = codes
         prescriber, nurse = rng.choice(ctx.prescribers), rng.choice(ctx.nurses)
@@ -464,8 +464,8 @@ class Generator:
             for row in instruments:
                 w.add(m("outcomes.InstrumentOutcome"), **_values(row, id=w.new_id(m("outcomes.InstrumentOutcome")),
                                                                  outcome_id=outcome_id))
-            for row in events:
-                w.add(m("outcomes.EventOutcome"), **_values(row, id=w.new_id(m("outcomes.EventOutcome")),
+            for event in events:
+                w.add(m("outcomes.EventOutcome"), **_values(event, id=w.new_id(m("outcomes.EventOutcome")),
                                                             outcome_id=outcome_id))
         self.sims = []
 
