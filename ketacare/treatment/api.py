@@ -119,6 +119,7 @@ def courses_create(request, patient_id: int, payload: CourseIn):
     """Start a course. 409 with `reasons` when the route is not cleared (approval, consent)."""
     patient = patient_get_for(user=request.auth, patient_id=patient_id)
     _require(protocol=payload.protocol, start_on=payload.start_on)
+    assert payload.start_on is not None  # _require refused a missing one
     if payload.protocol not in sel.DEFAULT_PROTOCOLS:
         raise ValidationError({"protocol": f"Unknown protocol; one of {', '.join(sel.DEFAULT_PROTOCOLS)}."})
     course = services.course_create(actor=request.auth, patient=patient, protocol_ref=payload.protocol,
@@ -146,6 +147,7 @@ def sessions_transition(request, session_id: int, payload: TransitionIn):
     """Move the session to `to`. 409 with the reason (and every refusal in `refusals`) when not allowed now."""
     session = sel.session_get_for(user=request.auth, session_id=session_id)
     _require(to=payload.to)
+    assert payload.to is not None  # _require refused a missing one
     session = services.session_transition(actor=request.auth, session=session, to=payload.to,
                                           reason=payload.reason, room=payload.room)
     return _session_out(sel.session_get_for(user=request.auth, session_id=session.pk))

@@ -2,6 +2,7 @@
 
 import dataclasses
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -168,8 +169,8 @@ class DischargeForm(forms.Form):
 
     def __init__(self, *args, protocol: Protocol, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["criteria"].choices = [(k, c.DISCHARGE_CRITERIA_LABELS.get(k, k.replace("_", " ")))
-                                           for k in protocol.discharge_criteria]
+        cast(forms.ChoiceField, self.fields["criteria"]).choices = [
+            (k, c.DISCHARGE_CRITERIA_LABELS.get(k, k.replace("_", " "))) for k in protocol.discharge_criteria]
         if not protocol.rems_pmf_required:
             self.fields.pop("ready_to_leave_minutes")
 

@@ -440,8 +440,9 @@ def session_measure(request, session_id: int):
             except ValidationError as exc:
                 attach_errors(form, exc)
             except DomainError as exc:
-                if getattr(exc, "link_id", None) and form.field_for(exc.link_id):
-                    form.add_error(form.field_for(exc.link_id), str(getattr(exc, "reason", exc)))
+                field_id = getattr(exc, "link_id", None)
+                if field_id and form.field_for(field_id):
+                    form.add_error(form.field_for(field_id), str(getattr(exc, "reason", exc)))
                 else:
                     raise
             else:

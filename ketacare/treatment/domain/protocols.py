@@ -182,7 +182,7 @@ def with_overrides(protocol: Protocol, **clinic_values: Any) -> Protocol:
     values: dict[str, Any] = {}
     for name, value in clinic_values.items():
         current = getattr(protocol, name)
-        if isinstance(value, dict) and dataclasses.is_dataclass(current):
+        if isinstance(value, dict) and dataclasses.is_dataclass(current) and not isinstance(current, type):
             nested = {f.name for f in dataclasses.fields(current)}
             bad = set(value) - nested
             if bad:

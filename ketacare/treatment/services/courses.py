@@ -40,7 +40,7 @@ def course_create(*, actor, patient, protocol_ref: str, start_on: dt.date, open_
         raise ValidationError({"open_ended_cycles": "Plan between 0 and 52 open-ended cycles."})
     clearance = links.route_clearance_for(patient=patient, route=protocol.route, on=today)
     if not clearance.ok:
-        raise CourseNotCleared("; ".join(clearance.reasons) or CourseNotCleared.__doc__,
+        raise CourseNotCleared("; ".join(clearance.reasons) or CourseNotCleared.__doc__ or "",
                                reasons=list(clearance.reasons))
     try:
         plan = generate_course(protocol.phases, start_on, open_ended_cycles=open_ended_cycles,
