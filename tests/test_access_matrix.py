@@ -60,6 +60,8 @@ def page_patterns(resolver=None, prefix="", namespace=""):
         if isinstance(entry, URLResolver):
             if str(entry.pattern).startswith("api/"):
                 continue  # the API is enumerated from its OpenAPI document
+            if str(entry.pattern).startswith("fhir/"):
+                continue  # the FHIR API has its own role x resource matrix (ketacare/interop/tests)
             ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             yield from page_patterns(entry, prefix + str(entry.pattern), ns)
         elif isinstance(entry, URLPattern):

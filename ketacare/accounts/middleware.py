@@ -1,4 +1,4 @@
-"""Sign-in required everywhere except public views and the API (which answers 401 itself)."""
+"""Sign-in required everywhere except public views, the API and the FHIR API (which answer 401 themselves)."""
 
 import logging
 import time
@@ -21,7 +21,7 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         return super().handle_no_permission(request, view_func)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.path_info.startswith("/api/") or request.path_info.startswith("/static/"):
+        if request.path_info.startswith(("/api/", "/fhir/", "/static/")):  # the API and FHIR answer 401 themselves
             return None
         response = super().process_view(request, view_func, view_args, view_kwargs)
         if response is not None:

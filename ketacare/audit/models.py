@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     PATIENT_CREATED = "patient_created"
     PATIENT_UPDATED = "patient_updated"
     PATIENT_VIEWED = "patient_viewed"
+    FHIR_READ = "fhir_read"  # a FHIR read or search (one event per patient whose data it returned)
     PATIENTS_LISTED = "patients_listed"
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"

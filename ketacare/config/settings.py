@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "ketacare.screening",
     "ketacare.treatment",
     "ketacare.outcomes",
+    "ketacare.interop",
     "ketacare.seed",
 ]
 

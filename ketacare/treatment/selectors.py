@@ -20,6 +20,7 @@ from ketacare.treatment.domain.vitals import VitalsReading as DomainReading
 from ketacare.treatment.models import (
     AdverseEvent,
     Course,
+    DoseAdministration,
     DoseOrder,
     DosingSession,
     PatientMonitoringForm,
@@ -322,3 +323,33 @@ def session_facts(session: DosingSession, *, now: dt.datetime, reason: str = "",
         hold_reason=reason, escalation_reason=reason,
         clearance_problems=tuple(problems),
     )
+
+
+# ---- One patient's record, for exports (interop) ----------------------------------------------------------------
+
+def sessions_of_patient_for(*, user, patient) -> QuerySet[DosingSession]:
+    """Every session of a patient (therapy sessions too), oldest first; empty unless the user may see clinical data
+    of the patient's clinic."""
+    return (_sessions_visible_to(user).filter(patient=patient, clinic_id=patient.clinic_id)
+            .select_related("course").order_by("planned_on", "number", "id"))
+
+
+def vitals_of_patient_for(*, user, patient) -> QuerySet[VitalsReading]:
+    return (VitalsReading.objects.filter(session__in=sessions_of_patient_for(user=user, patient=patient))
+            .order_by("taken_at", "id"))
+
+
+def administrations_of_patient_for(*, user, patient) -> QuerySet[DoseAdministration]:
+    return (DoseAdministration.objects.filter(session__in=sessions_of_patient_for(user=user, patient=patient))
+            .select_related("session__course").order_by("given_at", "id"))
+
+
+def patient_id_of_vitals(*, user, reading_id: int) -> int | None:
+    """The patient of a vitals reading the user may see, or None (absent or another clinic's alike)."""
+    return (VitalsReading.objects.filter(pk=reading_id, session__in=_sessions_visible_to(user))
+            .values_list("session__patient_id", flat=True).first())
+
+
+def patient_id_of_administration(*, user, administration_id: int) -> int | None:
+    return (DoseAdministration.objects.filter(pk=administration_id, session__in=_sessions_visible_to(user))
+            .values_list("session__patient_id", flat=True).first())

@@ -1,0 +1,160 @@
+"""A patient's record as FHIR resources, read through the owning apps' selectors only (never their models).
+
+Each reader takes the asking user and a patient the caller already holds (`patients.selectors.patient_get_for`
+checked the clinic); the owning apps' selectors apply the role checks again, so a role without clinical access
+reads nothing clinical even if a caller forgot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from ketacare.core.errors import NotFound
+from ketacare.instruments import selectors as instruments
+from ketacare.instruments.domain.fhir import dump_definition
+from ketacare.instruments.domain.model import Instrument
+from ketacare.interop.domain import resources as r
+from ketacare.patients import selectors as patients
+from ketacare.safety import selectors as safety
+from ketacare.treatment import selectors as treatment
+
+_SESSION_CONTEXT = re.compile(r"^session:(\d+)")
+
+
+def patient_row(p: Any) -> r.PatientRow:
+    return r.PatientRow(p.pk, p.clinic_id, p.mrn, p.given_name, p.family_name, p.date_of_birth, p.sex, p.phone,
+                        p.email, p.address_line, p.city, p.state, p.postal_code, p.updated_at)
+
+
+def patient_resource(patient: Any) -> r.Resource:
+    return r.patient(patient_row(patient))
+
+
+def patients_for(*, user, query: str = "", ids: list[int] | None = None) -> Any:
+    """The user's clinic's patients (a queryset, oldest id first) matching a name / MRN / date-of-birth query."""
+    found = patients.patients_search_for(user=user, query=query)
+    if ids is not None:
+        found = found.filter(pk__in=ids)
+    return found.order_by("pk")
+
+
+def patient_for(*, user, patient_id: int) -> Any:
+    return patients.patient_get_for(user=user, patient_id=patient_id)
+
+
+@lru_cache(maxsize=256)
+def _options(instrument: Instrument) -> dict[str, dict[str, tuple[str | None, str]]]:
+    return {item.link_id: {o.code: (o.system, o.display) for o in item.options} for item in instrument.items}
+
+
+def _instrument(key: str, version: str, clinic: Any) -> Instrument | None:
+    try:
+        return instruments.instrument_get(key, clinic, version=version)
+    except instruments.InstrumentNotFound:
+        return None
+
+
+def response_rows(*, user, patient) -> Iterator[r.ResponseRow]:
+    cache: dict[tuple[str, str], Instrument | None] = {}
+    for resp in instruments.responses_for(user=user, patient=patient).order_by("answered_at", "id"):
+        key = (resp.instrument_key, resp.instrument_version)
+        if key not in cache:
+            cache[key] = _instrument(*key, patient.clinic)
+        instrument = cache[key]
+        superseded = getattr(resp, "superseded_by", None)
+        session = _SESSION_CONTEXT.match(resp.context or "")
+        yield r.ResponseRow(
+            id=resp.pk, patient_id=patient.pk, instrument_key=resp.instrument_key,
+            instrument_version=resp.instrument_version,
+            instrument_title=instrument.title if instrument else resp.instrument_key,
+            total_code=instrument.total_code if instrument else None,
+            total_code_system=instrument.total_code_system if instrument else None,
+            answered_at=resp.answered_at, entered_at=resp.entered_at, complete=resp.status == "complete",
+            total=resp.total, band=resp.band, answers=resp.answers or {},
+            options=_options(instrument) if instrument else {},
+            supersedes_id=resp.supersedes_id, superseded_by_id=superseded.pk if superseded else None,
+            session_id=int(session.group(1)) if session else None)
+
+
+def observations(*, user, patient) -> list[r.Resource]:
+    out: list[r.Resource] = []
+    for v in treatment.vitals_of_patient_for(user=user, patient=patient):
+        out.extend(r.vitals_observations(r.VitalsRow(
+            v.pk, patient.pk, v.session_id, v.taken_at, v.recorded_at, v.systolic_mmhg, v.diastolic_mmhg,
+            v.heart_rate_bpm, v.spo2_pct, v.resp_rate_per_min)))
+    for row in response_rows(user=user, patient=patient):
+        score = r.score_observation(row)
+        if score is not None:
+            out.append(score)
+    return out
+
+
+def questionnaire_responses(*, user, patient) -> list[r.Resource]:
+    return [r.questionnaire_response(row) for row in response_rows(user=user, patient=patient)]
+
+
+def encounters(*, user, patient) -> list[r.Resource]:
+    return [r.encounter(r.SessionRow(
+        s.pk, patient.pk, s.course_id, s.number, s.course.route, s.state, s.planned_on, s.checked_in_at,
+        s.first_dose_at, s.discharged_at, s.state_changed_at, s.room))
+        for s in treatment.sessions_of_patient_for(user=user, patient=patient)]
+
+
+def medication_administrations(*, user, patient) -> list[r.Resource]:
+    return [r.medication_administration(r.DoseRow(
+        d.pk, patient.pk, d.session_id, d.session.course.route, d.mg, d.given_at, d.recorded_at, d.lot_number,
+        d.device_number)) for d in treatment.administrations_of_patient_for(user=user, patient=patient)]
+
+
+def flags(*, user, patient) -> list[r.Resource]:
+    return [r.flag(r.AlertRow(a.pk, patient.pk, a.code, a.severity, a.message, a.status == "open", a.raised_at,
+                              a.acknowledged_at))
+            for a in safety.alerts_for(user=user, patient=patient).order_by("raised_at", "id")]
+
+
+# resource type -> reader of one patient's resources of that type
+PATIENT_COMPARTMENT: dict[str, Callable[..., list[r.Resource]]] = {
+    "Observation": observations,
+    "QuestionnaireResponse": questionnaire_responses,
+    "Encounter": encounters,
+    "MedicationAdministration": medication_administrations,
+    "Flag": flags,
+}
+
+
+def questionnaires() -> list[r.Resource]:
+    """The instrument definitions as FHIR Questionnaires (the shipped text only: a clinic's licensed text stays in
+    the clinic's pages, never in an export)."""
+    return [dump_definition(i) for i in instruments.instruments_available(None)]
+
+
+_OWNED_ID = re.compile(r"^(?:(vitals|score)-)?(\d{1,18})(?:-(bp|hr|rr|spo2))?$")
+
+
+def patient_of(*, user, resource_type: str, ident: str) -> int | None:
+    """The patient a clinical resource id belongs to, if the user may see it; None otherwise (absent, malformed
+    and another clinic's alike, so existence never leaks)."""
+    match = _OWNED_ID.match(ident)
+    if not match:
+        return None
+    prefix, number, suffix = match.group(1), int(match.group(2)), match.group(3)
+    try:
+        match resource_type, prefix:
+            case "Observation", "vitals" if suffix:
+                return treatment.patient_id_of_vitals(user=user, reading_id=number)
+            case "Observation", "score" if not suffix:
+                return instruments.response_get_for(user=user, response_id=number).patient_id
+            case "QuestionnaireResponse", None if not suffix:
+                return instruments.response_get_for(user=user, response_id=number).patient_id
+            case "Encounter", None if not suffix:
+                return treatment.session_get_for(user=user, session_id=number).patient_id
+            case "MedicationAdministration", None if not suffix:
+                return treatment.patient_id_of_administration(user=user, administration_id=number)
+            case "Flag", None if not suffix:
+                return safety.alert_get_for(user=user, alert_id=number).patient_id
+    except NotFound:
+        return None
+    return None
