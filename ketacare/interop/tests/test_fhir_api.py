@@ -3,7 +3,10 @@ are the domain file's, the same role / clinic / audit rules as the rest of KetaC
 and errors that are OperationOutcomes."""
 
 import datetime as dt
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from tests.factories import PatientFactory, UserFactory
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 DOMAIN_FILE = Path(__file__).resolve().parents[3] / "docs" / "domain" / "fhir-mapping.md"
+VALIDATOR = Path(__file__).resolve().parents[3] / "tests" / "fhir_validator" / "validate.mjs"
 CLINICAL = ("Observation", "QuestionnaireResponse", "Encounter", "MedicationAdministration", "Flag")
 
 
@@ -92,6 +96,32 @@ def test_every_resource_of_the_record_validates_as_fhir_r4(client, record):
     _validate(_get(client, "/fhir/R4/metadata").json())
     for questionnaire in _get(client, "/fhir/R4/Questionnaire", nurse).json()["entry"]:
         _validate(questionnaire["resource"])
+
+
+def _independent_validation(resources: list[dict]) -> list[dict]:
+    """Medplum's validateResource (Node.js, R4 StructureDefinitions): scripts/ensure-system.sh installs it."""
+    assert shutil.which("node"), "Node.js runs the independent FHIR validator"
+    assert (VALIDATOR.parent / "node_modules").is_dir(), "run scripts/ensure-system.sh (npm ci of tests/fhir_validator)"
+    ndjson = "".join(json.dumps(resource) + "\n" for resource in resources)
+    done = subprocess.run(["node", str(VALIDATOR)], input=ndjson, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_an_independent_validator_accepts_every_resource_and_refuses_a_broken_one(client, record):
+    nurse, patient = record["nurse"], record["patient"]
+    resources = [_get(client, "/fhir/R4/metadata").json(), _get(client, f"/fhir/R4/Patient/{patient.pk}", nurse).json()]
+    for resource_type in CLINICAL:
+        bundle = _search(client, nurse, resource_type, patient, _count=500)
+        resources += [bundle] + [e["resource"] for e in bundle["entry"]]
+    resources.append(_get(client, "/fhir/R4/Patient/0", nurse).json())  # an OperationOutcome
+    broken = {**resources[1], "birthDate": ["not", "a", "date"], "nickname": "x"}
+    results = _independent_validation([*resources, broken])
+    assert len(results) == len(resources) + 1
+    assert [r for r in results[:-1] if not r["ok"]] == []
+    assert not results[-1]["ok"] and any("nickname" in issue for issue in results[-1]["issues"])
+    assert {r["id"].split("/")[0] for r in results} >= {"CapabilityStatement", "Patient", "Bundle", "OperationOutcome",
+                                                         *CLINICAL}
 
 
 def _loinc_codes_in_domain_file() -> set[str]:
