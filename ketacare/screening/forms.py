@@ -62,7 +62,7 @@ class ReferralForm(_NoAutocomplete, _IntakeForm):
 
 PSYCHIATRIC = ("psychosis_history", "psychosis_current", "mania_or_bipolar_history", "mania_current",
                "substance_use_disorder_history", "substance_use_disorder_current", "ketamine_misuse_history",
-               "prior_suicide_attempt", "lacks_capacity_to_consent")
+               "prior_suicide_attempt", "suicidal_intent_current", "lacks_capacity_to_consent")
 MEDICAL = ("hypertension", "hypertension_uncontrolled", "aneurysmal_vascular_disease", "arteriovenous_malformation",
            "intracerebral_hemorrhage_history", "cardiovascular_disease", "cerebrovascular_disease",
            "raised_intracranial_pressure", "hepatic_disease", "pregnant", "breastfeeding")

@@ -90,6 +90,7 @@ class Intake(ClinicOwned):
     substance_use_disorder_current = _tri("Substance use disorder, intoxication or withdrawal now")
     ketamine_misuse_history = _tri("Past ketamine or PCP misuse (beyond rare recreational use)")
     prior_suicide_attempt = _tri("Prior suicide attempt")
+    suicidal_intent_current = _tri("Active suicidal intent now (clinician-assessed)")
     lacks_capacity_to_consent = _tri("Lacks capacity to consent")
     psychiatric_notes = models.TextField("Psychiatric history notes", blank=True)
 

@@ -37,6 +37,7 @@ class HistoryFacts(Schema):
     substance_use_disorder_current: bool | None = None
     ketamine_misuse_history: bool | None = None
     prior_suicide_attempt: bool | None = None
+    suicidal_intent_current: bool | None = None
     lacks_capacity_to_consent: bool | None = None
     hypertension: bool | None = None
     hypertension_uncontrolled: bool | None = None
@@ -87,6 +88,7 @@ class FindingOut(Schema):
     verdict: Verdict
     message: str
     citation: str
+    clears: str = Field("", description="What lifts a temporary stop (\"not eligible now\"); empty otherwise")
 
 
 class RouteResultOut(Schema):

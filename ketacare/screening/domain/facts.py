@@ -62,6 +62,7 @@ class IntakeFacts:
     substance_use_disorder_current: bool | None = None  # incl. acute intoxication or withdrawal
     ketamine_misuse_history: bool | None = None  # non-prescribed ketamine/PCP use beyond rare recreational use
     prior_suicide_attempt: bool | None = None
+    suicidal_intent_current: bool | None = None  # clinician-assessed active intent now (instruments.md §6.3)
     lacks_capacity_to_consent: bool | None = None
 
     # Medical history

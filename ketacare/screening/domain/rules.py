@@ -45,6 +45,7 @@ from ketacare.screening.domain.facts import (
     DIASTOLIC_MMHG,
     FACT_NAMES,
     MAX_AGE_YEARS,
+    PHQ9_ITEM,
     SYSTOLIC_MMHG,
     IntakeFacts,
     age_years,
@@ -54,7 +55,7 @@ from ketacare.screening.domain.icd10 import Category
 from ketacare.screening.domain.resistance import ResistanceSummary, summarize
 from ketacare.screening.domain.units import bmi
 
-RULESET_VERSION = "2026.1"
+RULESET_VERSION = "2026.2"
 
 
 class Route(StrEnum):
@@ -245,6 +246,8 @@ class Rule:
     applies: Callable[[Context], Tri]
     # Reported as missing when the rule is undecided although none of `needs` is None (incomplete contents).
     undecided_fields: tuple[str, ...] = field(default=())
+    # For a stop that is "not eligible now" rather than for good: what has to happen before it no longer applies.
+    clears: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,7 @@ class Finding:
     verdict: Verdict
     message: str
     citation: Citation
+    clears: str = ""  # what lifts a temporary stop (empty for a lasting finding)
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,20 @@ def _cssrs_is(level: str) -> Callable[[Context], Tri]:
     return lambda c: None if c.facts.cssrs_risk is None else c.facts.cssrs_risk == level
 
 
+def _active_intent(c: Context) -> Tri:
+    """Item 9 at its highest answer and the clinician found active intent. The intent question is only asked
+    (undecided until recorded) when item 9 is at its highest; recorded intent alone is C-SSRS HIGH territory
+    and is counted too."""
+    f = c.facts
+    if f.suicidal_intent_current is True:
+        return True
+    if f.phq9_item9 is None:
+        return None
+    if f.phq9_item9 < PHQ9_ITEM.high:
+        return False
+    return f.suicidal_intent_current
+
+
 def _phq9_item9_positive(c: Context) -> Tri:
     item9 = c.facts.phq9_item9
     return None if item9 is None else item9 >= c.params.phq9_item9_caution_at_least
@@ -412,6 +430,10 @@ def instruments(section: str) -> Citation:
 
 BP_ICP = "§4 (contraindicated when a rise in BP or intracranial pressure poses a serious risk)"
 ESK_LIST_FOR_IV = "§7 (esketamine contraindications applied to racemic ketamine by many clinics [U])"
+SUICIDE_CLEARS = (
+    "A clinician's documented same-day evaluation and a repeat C-SSRS screen below HIGH (with no active intent "
+    "recorded); then evaluate eligibility again. Dosing stays blocked at the session until the alert is cleared."
+)
 BY_ANALOGY = "§5 drug interactions (same drug class; applied to IV racemic ketamine by analogy [U])"
 
 # fmt: off
@@ -605,11 +627,18 @@ RULES: tuple[Rule, ...] = (
          "every order.",
          _weight_and_height_recorded),
     # -- both routes: suicide risk and psychotic symptoms (instruments.md) ---------------------------------------
-    Rule("suicide.cssrs_high", BOTH, CAUTION, ("cssrs_risk",),
-         instruments("§6.2-§6.3 (HIGH)"),
-         "C-SSRS screener HIGH risk: immediate clinician evaluation and safety precautions; no dosing until "
-         "evaluated. Treatment does not replace hospitalization when it is indicated.",
-         _cssrs_is("high")),
+    Rule("suicide.cssrs_high", BOTH, EXCLUDE, ("cssrs_risk",),
+         instruments("§6.3 (HIGH: do not dose until evaluated); §6.2 triage"),
+         "Not eligible now: C-SSRS screener HIGH risk. Same-day clinician or behavioral-health evaluation, "
+         "patient-safety precautions and a higher level of care (emergency pathway per policy) come before any "
+         "dose; ketamine treatment does not replace hospitalization when it is indicated.",
+         _cssrs_is("high"), clears=SUICIDE_CLEARS),
+    Rule("suicide.active_intent", BOTH, EXCLUDE, ("phq9_item9",),
+         instruments("§1.3 item 9 rule (score 2-3: urgent review before any dosing); §6.3 (HIGH)"),
+         "Not eligible now: active suicidal intent recorded by the clinician (asked whenever PHQ-9 item 9 is at "
+         "its highest, \"nearly every day\"). Same-day clinician evaluation and a higher level of care come "
+         "before any dose.",
+         _active_intent, undecided_fields=("suicidal_intent_current",), clears=SUICIDE_CLEARS),
     Rule("suicide.cssrs_moderate", BOTH, CAUTION, ("cssrs_risk",),
          instruments("§6.2-§6.3 (MODERATE)"),
          "C-SSRS screener MODERATE risk: same-day behavioral-health consult and a safety plan.",
@@ -655,7 +684,7 @@ def evaluate(facts: IntakeFacts, route: Route | str, params: EligibilityParams, 
         outcome = rule.applies(context)
         if outcome is True:
             message = rule.message.format(f=facts, p=params, c=context)
-            findings.append(Finding(rule.code, rule.verdict, message, rule.citation))
+            findings.append(Finding(rule.code, rule.verdict, message, rule.citation, rule.clears))
         elif outcome is None:
             undecided.append(rule.code)
             unrecorded = [name for name in rule.needs if getattr(facts, name) is None]

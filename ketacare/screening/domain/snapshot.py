@@ -107,7 +107,8 @@ def result_to_dict(result: EligibilityResult) -> dict[str, Any]:
         "status": str(result.status),
         "ruleset_version": result.ruleset_version,
         "findings": [
-            {"rule_code": f.rule_code, "verdict": str(f.verdict), "message": f.message, "citation": str(f.citation)}
+            {"rule_code": f.rule_code, "verdict": str(f.verdict), "message": f.message, "citation": str(f.citation),
+             "clears": f.clears}
             for f in result.findings
         ],
         "missing_facts": list(result.missing_facts),

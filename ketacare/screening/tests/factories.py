@@ -56,6 +56,7 @@ class CompleteIntakeFactory(IntakeFactory):
     substance_use_disorder_current = False
     ketamine_misuse_history = False
     prior_suicide_attempt = False
+    suicidal_intent_current = False
     lacks_capacity_to_consent = False
     hypertension = False
     hypertension_uncontrolled = False

@@ -162,7 +162,9 @@ CONTRAINDICATIONS = [
 # Suicide risk and psychotic symptoms apply to both routes: instruments.md §1.3, §6.2-§6.3, §9.
 for _route in (ESK, IV):
     CONTRAINDICATIONS += [
-        (_route, "suicide.cssrs_high", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.HIGH}),
+        (_route, "suicide.cssrs_high", EXCLUDE, INSTR, {"cssrs_risk": CssrsRisk.HIGH}),
+        (_route, "suicide.active_intent", EXCLUDE, INSTR,
+         {"phq9_item9": 3, "phq9_total": 20, "suicidal_intent_current": True}),
         (_route, "suicide.cssrs_moderate", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.MODERATE}),
         (_route, "suicide.cssrs_low", INFO, INSTR, {"cssrs_risk": CssrsRisk.LOW}),
         (_route, "suicide.phq9_item9_positive", CAUTION, INSTR, {"phq9_item9": 1}),
@@ -275,13 +277,47 @@ def test_phq9_item9_of_zero_is_silent_but_never_assumed():
     assert result.missing_facts == ("phq9_item9",)
 
 
-def test_cssrs_high_is_a_caution_not_an_exclusion_because_mdsi_is_a_labeled_indication():
-    result = run(ESK, replace(CLEAN, cssrs_risk=CssrsRisk.HIGH, phq9_item9=3, phq9_total=20))
-    assert result.status == Status.ELIGIBLE_WITH_CAUTIONS
-    assert {"suicide.cssrs_high", "suicide.phq9_item9_positive"} <= set(codes(result))
-    assert "no dosing until evaluated" in next(
-        f.message for f in result.findings if f.rule_code == "suicide.cssrs_high"
-    )
+SUICIDE_STOP_ROWS = [
+    # (route, changes to CLEAN, stopped?) on both sides of each boundary
+    *[(route, {"cssrs_risk": level}, level == CssrsRisk.HIGH) for route in (ESK, IV) for level in CssrsRisk],
+    *[(route, {"phq9_item9": item9, "phq9_total": 20, "suicidal_intent_current": intent}, item9 == 3 and intent)
+      for route in (ESK, IV) for item9 in (2, 3) for intent in (False, True) if not (intent and item9 < 3)],
+]
+
+
+@pytest.mark.parametrize(("route", "changes", "stopped"), SUICIDE_STOP_ROWS)
+def test_high_suicide_risk_is_a_stop_at_eligibility_instruments_6_3(route, changes, stopped):
+    """instruments.md §6.3: HIGH risk (C-SSRS HIGH, or PHQ-9 item 9 at its highest with active intent) means
+    same-day evaluation and a higher level of care before any dose: "not eligible now", with what clears it."""
+    result = run(route, replace(CLEAN, **changes))
+    stops = [f for f in result.findings if f.rule_code in {"suicide.cssrs_high", "suicide.active_intent"}]
+    assert (result.status == Status.NOT_ELIGIBLE) is stopped
+    assert bool(stops) is stopped
+    for finding in stops:
+        assert finding.verdict == EXCLUDE
+        assert finding.message.startswith("Not eligible now")
+        assert "repeat C-SSRS" in finding.clears
+        assert finding.citation.file == INSTR and "§6.3" in finding.citation.section
+
+
+def test_recorded_active_intent_stops_whatever_item9_says_instruments_6_3():
+    result = run(ESK, replace(CLEAN, suicidal_intent_current=True))
+    assert result.status == Status.NOT_ELIGIBLE
+    assert "suicide.active_intent" in codes(result)
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+def test_item9_at_its_highest_asks_for_intent_instruments_1_3(route):
+    result = run(route, replace(CLEAN, phq9_item9=3, phq9_total=20, suicidal_intent_current=None))
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("suicidal_intent_current",)
+    # below the highest answer, intent is not asked for
+    lower = run(route, replace(CLEAN, phq9_item9=2, phq9_total=20, suicidal_intent_current=None))
+    assert "suicidal_intent_current" not in lower.missing_facts
+
+
+def test_lasting_findings_have_nothing_that_clears_them():
+    assert all(not rule.clears for rule in RULES if not rule.code.startswith("suicide."))
 
 
 def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():

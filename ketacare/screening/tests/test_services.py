@@ -203,7 +203,7 @@ def test_evaluation_snapshots_facts_and_result_per_route_and_is_audited(assessed
     decisions = services.eligibility_evaluate(actor=nurse, patient=assessed)
     assert [d.route for d in decisions] == [IV, ESK]
     for d in decisions:
-        assert d.status == "eligible" and d.missing_facts == [] and d.ruleset_version == "2026.1"
+        assert d.status == "eligible" and d.missing_facts == [] and d.ruleset_version == "2026.2"
         assert d.facts["diagnoses"] == ["F33.1", "F40.10"] and d.facts["weight_kg"] == "70"
         assert d.facts["cssrs_risk"] == "none" and d.facts["phq9_item9"] == 0
         assert set(d.sources) == {"cssrs-screen", "phq-9"}
@@ -278,9 +278,12 @@ def test_a_coded_diagnosis_counts_as_the_condition(assessed, nurse):
 def test_baseline_questionnaires_feed_the_suicide_rules(assessed, nurse):
     record_baseline_questionnaires(assessed, nurse, cssrs="high", phq9_item9=2)
     (decision,) = services.eligibility_evaluate(actor=nurse, patient=assessed, routes=[IV])
-    assert decision.status == "eligible_with_cautions"
+    assert decision.status == "not_eligible"  # instruments.md §6.3: HIGH risk is a stop before any dose
+    (stop,) = decision.findings_by_verdict("exclude")
+    assert stop["rule_code"] == "suicide.cssrs_high"
+    assert stop["citation"].startswith("docs/domain/instruments.md §6.3") and "repeat C-SSRS" in stop["clears"]
     codes = {f["rule_code"] for f in decision.findings_by_verdict("caution")}
-    assert {"suicide.cssrs_high", "suicide.phq9_item9_positive"} <= codes
+    assert "suicide.phq9_item9_positive" in codes
 
 
 def test_an_unanswered_phq9_item9_is_missing_not_zero(assessed, nurse):
