@@ -21,7 +21,14 @@ from ketacare.core.revisions import current_revision, revision_history
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import CssrsRisk, IntakeFacts, InvalidFacts
 from ketacare.screening.domain.resistance import ResistanceSummary, Response, TreatmentTrial, TrialKind, summarize
-from ketacare.screening.domain.rules import RULESET_VERSION, EligibilityParams, Route, Verdict, evaluate
+from ketacare.screening.domain.rules import (
+    RULESET_VERSION,
+    SESSION_GUARDED_STOPS,
+    EligibilityParams,
+    Route,
+    Verdict,
+    evaluate,
+)
 from ketacare.screening.domain.snapshot import params_to_dict
 from ketacare.screening.models import (
     ConsentDocument,
@@ -415,7 +422,8 @@ def _current_exclusions(patient, route: Route, on: dt.date) -> dict[str, str]:
         result = evaluate(facts, route, eligibility_params(patient.clinic_id), on)
     except InvalidFacts:
         return {}
-    return {f.rule_code: f.message for f in result.findings if f.verdict == Verdict.EXCLUDE}
+    return {f.rule_code: f.message for f in result.findings
+            if f.verdict == Verdict.EXCLUDE and f.rule_code not in SESSION_GUARDED_STOPS}
 
 
 def route_clearance_require(*, patient, route: str, on: dt.date) -> Clearance:

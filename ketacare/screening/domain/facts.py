@@ -119,6 +119,7 @@ CONDITION_BY_CATEGORY: dict[Category, str] = {
     Category.INTRACEREBRAL_HEMORRHAGE: "intracerebral_hemorrhage_history",
     Category.RAISED_ICP: "raised_intracranial_pressure",
     Category.HYPERTENSION: "hypertension",
+    Category.HYPERTENSIVE_CRISIS: "hypertension_uncontrolled",  # urgency / emergency is never "controlled"
     Category.CARDIOVASCULAR: "cardiovascular_disease",
     Category.CEREBROVASCULAR: "cerebrovascular_disease",
     Category.HEPATIC: "hepatic_disease",

@@ -36,6 +36,7 @@ class Category(StrEnum):
     PTSD = "ptsd"
     OCD = "ocd"
     HYPERTENSION = "hypertension"
+    HYPERTENSIVE_CRISIS = "hypertensive_crisis"  # urgency or emergency: uncontrolled hypertension
     ANEURYSM = "aneurysm"
     AVM = "avm"
     INTRACEREBRAL_HEMORRHAGE = "intracerebral_hemorrhage"
@@ -146,7 +147,10 @@ _ROWS: tuple[tuple[str, str, tuple[Category, ...]], ...] = (
     # Hypertension
     ("I10", "Essential (primary) hypertension", (C.HYPERTENSION,)),
     ("I11.9", "Hypertensive heart disease without heart failure", (C.HYPERTENSION, C.CARDIOVASCULAR)),
-    ("I16.9", "Hypertensive crisis, unspecified", (C.HYPERTENSION,)),  # [U] I16.x added FY2019
+    # Hypertensive crisis (I16.x, added FY2019 [U]): uncontrolled hypertension whatever the checkbox says
+    ("I16.0", "Hypertensive urgency", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
+    ("I16.1", "Hypertensive emergency", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
+    ("I16.9", "Hypertensive crisis, unspecified", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
     # Aneurysmal vascular disease (esketamine label: aorta, intracranial and peripheral arteries)
     ("I67.1", "Cerebral aneurysm, nonruptured", (C.ANEURYSM,)),
     ("I71.20", "Thoracic aortic aneurysm, without rupture, unspecified", (C.ANEURYSM,)),

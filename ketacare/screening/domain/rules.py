@@ -122,6 +122,11 @@ class EligibilityParams:
     phq9_item9_caution_at_least: int = 1
     # BPRS+ item >= 4 (moderate) as an alert is clinic policy [U] (instruments.md §9).
     bprs_positive_item_caution_at_least: int = 4
+    # An intake BP at crisis level counts as uncontrolled hypertension: the label has no number; the clinic action
+    # threshold "> 180/110" quoted in esketamine-and-rems.md §6 [S] (the same default as the session's BP alert,
+    # treatment/domain/vitals.py) is clinic policy.
+    bp_crisis_systolic_above_mmhg: int = 180
+    bp_crisis_diastolic_above_mmhg: int = 110
 
     def __post_init__(self) -> None:
         errors = {}
@@ -184,6 +189,14 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "bprs_positive_item_caution_at_least": ParamSpec(
         BPRS_ITEM.low, BPRS_ITEM.high, "BPRS+ item: caution at or above",
         "instruments.md §9 [U]: an item >= 4 (moderate) is clinic policy; items are rated 1-7"),
+    "bp_crisis_systolic_above_mmhg": ParamSpec(
+        140, 200, "Intake systolic BP at crisis level: above (mmHg)",
+        "esketamine-and-rems.md §6 [S]: clinic action thresholds > 180/110 (recheck) and > 200/120 (once); no "
+        "published label number. Never laxer than 200/120, never stricter than the 140/90 caution"),
+    "bp_crisis_diastolic_above_mmhg": ParamSpec(
+        90, 120, "Intake diastolic BP at crisis level: above (mmHg)",
+        "esketamine-and-rems.md §6 [S]: clinic action thresholds > 180/110 (recheck) and > 200/120 (once); no "
+        "published label number. Never laxer than 200/120, never stricter than the 140/90 caution"),
 }
 
 
@@ -303,7 +316,7 @@ def lifetime(history: str, present: str) -> Callable[[Context], Tri]:
 
 def current(history: str, present: str) -> Callable[[Context], Tri]:
     """Present now; known absent when the lifetime fact is False."""
-    return lambda c: False if c.facts.condition(history) is False else getattr(c.facts, present)
+    return lambda c: False if c.facts.condition(history) is False else c.facts.condition(present)
 
 
 def _under_min_age(c: Context) -> Tri:
@@ -315,6 +328,14 @@ def _baseline_bp_elevated(c: Context) -> Tri:
     return any_of(
         above(f.systolic_mmhg, p.baseline_systolic_caution_above_mmhg),
         above(f.diastolic_mmhg, p.baseline_diastolic_caution_above_mmhg),
+    )
+
+
+def _bp_crisis_level(c: Context) -> Tri:
+    f, p = c.facts, c.params
+    return any_of(
+        above(f.systolic_mmhg, p.bp_crisis_systolic_above_mmhg),
+        above(f.diastolic_mmhg, p.bp_crisis_diastolic_above_mmhg),
     )
 
 
@@ -434,6 +455,16 @@ SUICIDE_CLEARS = (
     "A clinician's documented same-day evaluation and a repeat C-SSRS screen below HIGH (with no active intent "
     "recorded); then evaluate eligibility again. Dosing stays blocked at the session until the alert is cleared."
 )
+BP_CRISIS_MESSAGE = (
+    "Not eligible now: intake BP {f.systolic_mmhg}/{f.diastolic_mmhg} mmHg is above the crisis level "
+    "{p.bp_crisis_systolic_above_mmhg}/{p.bp_crisis_diastolic_above_mmhg}: this is uncontrolled hypertension, not "
+    "controlled. With crisis symptoms (chest pain, dyspnea, severe headache, visual change, focal deficit) send for "
+    "emergency care."
+)
+BP_CRISIS_CLEARS = (
+    "Blood pressure brought under control and a new intake reading at or below the crisis level; then evaluate "
+    "eligibility again."
+)
 BY_ANALOGY = "§5 drug interactions (same drug class; applied to IV racemic ketamine by analogy [U])"
 
 # fmt: off
@@ -460,6 +491,9 @@ RULES: tuple[Rule, ...] = (
          esk(BP_ICP + "; §6 do-not-dose"),
          "Uncontrolled hypertension: the expected BP rise (>= 40/25 mmHg in 8-19 %) poses a serious risk.",
          current("hypertension", "hypertension_uncontrolled")),
+    Rule("esk.bp_crisis_level", ESK, EXCLUDE, ("systolic_mmhg", "diastolic_mmhg"),
+         esk("§6 do-not-dose (crisis-level BP is uncontrolled hypertension; clinic threshold [S])"),
+         BP_CRISIS_MESSAGE, _bp_crisis_level, clears=BP_CRISIS_CLEARS),
     Rule("esk.under_minimum_age", ESK, EXCLUDE, ("date_of_birth",),
          esk("§2 limitations of use (adults; not approved for pediatric patients)"),
          "Age {c.age} is below the minimum of {p.min_age_years}; esketamine is approved for adults only.",
@@ -558,6 +592,9 @@ RULES: tuple[Rule, ...] = (
          iv("§7 (unstable medical illness such as uncontrolled hypertension)"),
          "Uncontrolled hypertension: excluded (controlled hypertension is allowed).",
          current("hypertension", "hypertension_uncontrolled")),
+    Rule("iv.bp_crisis_level", IV, EXCLUDE, ("systolic_mmhg", "diastolic_mmhg"),
+         iv("§7 (uncontrolled hypertension excluded; crisis-level threshold from esketamine-and-rems.md §6 [S])"),
+         BP_CRISIS_MESSAGE, _bp_crisis_level, clears=BP_CRISIS_CLEARS),
     Rule("iv.hypersensitivity", IV, EXCLUDE, ("hypersensitivity_ketamine",),
          iv("§7 (medical contraindication to ketamine)"),
          "Hypersensitivity to ketamine: excluded.", condition("hypersensitivity_ketamine")),
@@ -664,6 +701,12 @@ RULES: tuple[Rule, ...] = (
 # fmt: on
 
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+# Stops that, once a course has started, the session enforces itself: every C-SSRS HIGH answer raises a suicide-risk
+# alert that blocks dosing until a prescriber clears it (safety/domain/rules.py::SUICIDE_RISK_CODES). The route
+# clearance's "new exclusion since approval" safety net leaves these to that block, so the prescriber's clearance
+# of the alert still lets the session go on; a new evaluation still shows them as "not eligible now".
+SESSION_GUARDED_STOPS: frozenset[str] = frozenset({"suicide.cssrs_high"})
 _VERDICT_ORDER = {EXCLUDE: 0, CAUTION: 1, INFO: 2}
 
 

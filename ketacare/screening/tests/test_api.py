@@ -71,6 +71,8 @@ def test_evaluate_converts_units_and_names_missing_facts(client, nurse, bearer):
     ({"diagnoses": ["F41.1", "Z99.99"]}, "facts.diagnoses[1]", "not in KetaCare's curated table"),
     ({"date_of_birth": "2999-01-01"}, "facts.date_of_birth", "in the future"),
     ({"phq9_item9": 7}, "facts.phq9_item9", "outside 0-3"),
+    ({"diagnoses": ["I16.0"], "hypertension_uncontrolled": False}, "facts.hypertension_uncontrolled",
+     "diagnosis I16.0 (Hypertensive urgency) is recorded"),
 ])
 def test_evaluate_refuses_bad_facts_with_field_messages(client, nurse, bearer, facts, field, words):
     response = post(client, EVALUATE, {"facts": facts}, nurse, bearer)
@@ -163,6 +165,9 @@ def test_intake_put_replaces_lists(client, patient, nurse, bearer):
     ({"vitals_taken_at": "2999-01-01T00:00:00Z"}, "vitals_taken_at"),
     ({"diagnoses": [{"code": "Z99.99"}]}, "diagnoses[0].code"),
     ({"diagnoses": [{"code": "I67.1"}], "aneurysmal_vascular_disease": False}, "aneurysmal_vascular_disease"),
+    # a hypertensive crisis code with "uncontrolled: no" (issue 13 point 2)
+    ({"diagnoses": [{"code": "I16.1"}], "hypertension": True, "hypertension_uncontrolled": False},
+     "hypertension_uncontrolled"),
     ({"medications": [{"name": "sertraline", "lorazepam_eq_mg_per_day": "2"}]},
      "medications[0].lorazepam_eq_mg_per_day"),
 ])

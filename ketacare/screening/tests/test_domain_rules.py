@@ -30,6 +30,7 @@ from ketacare.screening.domain.rules import (
     RULES_BY_CODE,
     RULESET_VERSION,
     EligibilityParams,
+    ParamsInvalid,
     Route,
     Status,
     Verdict,
@@ -110,6 +111,7 @@ CONTRAINDICATIONS = [
     (ESK, "esk.raised_intracranial_pressure", EXCLUDE, ESK_FILE, {"raised_intracranial_pressure": True}),
     (ESK, "esk.uncontrolled_hypertension", EXCLUDE, ESK_FILE,
      {"hypertension": True, "hypertension_uncontrolled": True}),
+    (ESK, "esk.bp_crisis_level", EXCLUDE, ESK_FILE, {"systolic_mmhg": 181}),
     (ESK, "esk.under_minimum_age", EXCLUDE, ESK_FILE, {"date_of_birth": date(2008, 7, 2)}),
     # esketamine: warnings, esketamine-and-rems.md §2, §4 (BP/ICP judgement), §5, §6
     (ESK, "esk.baseline_bp_elevated", CAUTION, ESK_FILE, {"systolic_mmhg": 141}),
@@ -138,6 +140,7 @@ CONTRAINDICATIONS = [
     (IV, "iv.substance_use_disorder_current", EXCLUDE, IV_FILE,
      {"substance_use_disorder_history": True, "substance_use_disorder_current": True}),
     (IV, "iv.uncontrolled_hypertension", EXCLUDE, IV_FILE, {"hypertension": True, "hypertension_uncontrolled": True}),
+    (IV, "iv.bp_crisis_level", EXCLUDE, IV_FILE, {"systolic_mmhg": 150, "diastolic_mmhg": 111}),
     (IV, "iv.hypersensitivity", EXCLUDE, IV_FILE, {"hypersensitivity_ketamine": True}),
     (IV, "iv.aneurysmal_vascular_disease", EXCLUDE, IV_FILE, {"aneurysmal_vascular_disease": True}),
     (IV, "iv.arteriovenous_malformation", EXCLUDE, IV_FILE, {"arteriovenous_malformation": True}),
@@ -316,8 +319,69 @@ def test_item9_at_its_highest_asks_for_intent_instruments_1_3(route):
     assert "suicidal_intent_current" not in lower.missing_facts
 
 
-def test_lasting_findings_have_nothing_that_clears_them():
-    assert all(not rule.clears for rule in RULES if not rule.code.startswith("suicide."))
+TEMPORARY_STOPS = {"suicide.cssrs_high", "suicide.active_intent", "esk.bp_crisis_level", "iv.bp_crisis_level"}
+
+
+def test_only_temporary_stops_say_what_clears_them():
+    assert {rule.code for rule in RULES if rule.clears} == TEMPORARY_STOPS
+    assert all(RULES_BY_CODE[code].verdict == EXCLUDE for code in TEMPORARY_STOPS)
+
+
+BP_CRISIS_ROWS = [
+    # (route, systolic, diastolic, stopped): "> 180/110" (esketamine-and-rems.md §6 [S]); the limit itself is not above
+    (route, systolic, diastolic, stopped)
+    for route in (ESK, IV)
+    for systolic, diastolic, stopped in ((180, 110, False), (181, 110, True), (180, 111, True), (200, 120, True))
+]
+
+
+@pytest.mark.parametrize(("route", "systolic", "diastolic", "stopped"), BP_CRISIS_ROWS)
+def test_intake_bp_at_crisis_level_is_uncontrolled_hypertension_esketamine_6_iv_7(route, systolic, diastolic,
+                                                                                  stopped):
+    """esketamine-and-rems.md §6 (do-not-dose; clinic threshold > 180/110) and iv-ketamine.md §7 (uncontrolled
+    hypertension excluded): a crisis-level reading must not pass as "controlled", even with "uncontrolled: no"."""
+    facts = replace(CLEAN, hypertension=True, hypertension_uncontrolled=False, systolic_mmhg=systolic,
+                    diastolic_mmhg=diastolic)
+    result = run(route, facts)
+    code = f"{'esk' if route == ESK else 'iv'}.bp_crisis_level"
+    assert (code in codes(result)) is stopped
+    assert (result.status == Status.NOT_ELIGIBLE) is stopped
+    if stopped:
+        finding = next(f for f in result.findings if f.rule_code == code)
+        assert f"{systolic}/{diastolic}" in finding.message and "180/110" in finding.message
+        assert "§6" in finding.citation.section or "§7" in finding.citation.section
+        assert finding.clears
+
+
+def test_a_clinic_may_set_a_stricter_crisis_level_but_not_a_laxer_one():
+    strict = EligibilityParams(bp_crisis_systolic_above_mmhg=160, bp_crisis_diastolic_above_mmhg=100)
+    assert run(ESK, replace(CLEAN, systolic_mmhg=161), strict).status == Status.NOT_ELIGIBLE
+    with pytest.raises(ParamsInvalid) as refused:
+        EligibilityParams(bp_crisis_systolic_above_mmhg=201)
+    assert "bp_crisis_systolic_above_mmhg" in refused.value.errors
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("code", ["I16.0", "I16.1", "I16.9"])
+def test_a_hypertensive_crisis_code_is_uncontrolled_hypertension(route, code):
+    """esketamine-and-rems.md §4 (BP rise a serious risk) / iv-ketamine.md §7: urgency or emergency is uncontrolled."""
+    facts = replace(CLEAN, diagnoses=("F33.1", code), hypertension=None, hypertension_uncontrolled=None)
+    result = run(route, facts)
+    rule = "esk.uncontrolled_hypertension" if route == ESK else "iv.uncontrolled_hypertension"
+    assert rule in codes(result) and result.status == Status.NOT_ELIGIBLE
+    assert "hypertension_uncontrolled" not in result.missing_facts
+    # essential hypertension alone is the other side of the boundary: controlled is allowed
+    controlled = run(route, replace(facts, diagnoses=("F33.1", "I10"), hypertension_uncontrolled=False))
+    assert rule not in codes(controlled) and controlled.status == Status.ELIGIBLE_WITH_CAUTIONS
+
+
+@pytest.mark.parametrize("code", ["I16.0", "I16.1", "I16.9"])
+def test_a_crisis_code_with_uncontrolled_no_is_refused_as_a_contradiction(code):
+    facts = replace(CLEAN, diagnoses=("F33.1", code), hypertension=True, hypertension_uncontrolled=False)
+    with pytest.raises(InvalidFacts) as refused:
+        run(ESK, facts)
+    (error,) = refused.value.errors
+    assert error.field == "hypertension_uncontrolled" and code in error.message
 
 
 def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():
