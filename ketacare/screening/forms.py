@@ -147,6 +147,10 @@ class DiagnosisForm(forms.Form):
                                                          "placeholder": "e.g. F40.10"}))
     note = forms.CharField(label="Note (optional)", max_length=200, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    onset_on = forms.DateField(
+        label="Onset / event date", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Required for a heart attack, stroke or TIA, unstable angina, acute heart failure or significant "
+                  "arrhythmia: a recent event is a stop, an older one a caution.")
 
     @staticmethod
     def table():

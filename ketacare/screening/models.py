@@ -155,6 +155,9 @@ class Diagnosis(ClinicOwned):
     intake = models.ForeignKey(Intake, on_delete=models.CASCADE, related_name="diagnoses")
     code = models.CharField("ICD-10-CM code", max_length=8)
     note = models.CharField(max_length=200, blank=True)
+    # The event date, needed for heart attack, stroke/TIA, unstable angina, acute heart failure and significant
+    # arrhythmia codes (domain/icd10.py::CV_EVENT_CATEGORIES: recent events are a stop, older ones a caution).
+    onset_on = models.DateField("Onset / event date", null=True, blank=True, validators=[validate_not_future_date])
 
     class Meta:
         ordering = ["id"]

@@ -63,6 +63,7 @@ class FactsIn(HistoryFacts):
     diastolic_mmhg: int | None = None
     heart_rate_bpm: int | None = None
     diagnoses: list[str] | None = Field(None, description="ICD-10-CM codes; [] = assessed, none")
+    diagnosis_onsets: dict[str, dt.date] | None = Field(None, description="Event date per recorded code")
     takes_benzodiazepine: bool | None = None
     benzodiazepine_lorazepam_eq_mg_per_day: Decimal | None = None
     takes_stimulant: bool | None = None
@@ -111,12 +112,15 @@ class EvaluateOut(Schema):
 class DiagnosisIn(Schema):
     code: str
     note: str = ""
+    onset_on: dt.date | None = Field(None, description="Event date; needed for cardiovascular / cerebrovascular "
+                                                       "event codes")
 
 
 class DiagnosisOut(Schema):
     code: str
     title: str
     note: str
+    onset_on: dt.date | None = None
 
 
 class MedicationIn(Schema):

@@ -183,7 +183,9 @@ def intake_facts(patient, intake: Intake | None, questionnaires: BaselineQuestio
     base["diastolic_mmhg"] = intake.diastolic_mmhg
     base["heart_rate_bpm"] = intake.heart_rate_bpm
     if intake.diagnoses_complete:
-        base["diagnoses"] = tuple(d.code for d in intake.diagnoses.all())
+        rows = list(intake.diagnoses.all())
+        base["diagnoses"] = tuple(d.code for d in rows)
+        base["diagnosis_onsets"] = tuple((d.code, d.onset_on) for d in rows if d.onset_on is not None)
     if intake.medications_complete:
         base.update(medication_facts(list(intake.medications.all())))
     if intake.trials_complete:

@@ -52,6 +52,9 @@ class IntakeFacts:
 
     # ICD-10-CM codes from icd10.TABLE; () = assessed, no diagnoses
     diagnoses: tuple[str, ...] | None = None
+    # Onset (event) dates of recorded diagnoses, as (code, date) pairs; a code without a pair has no recorded date.
+    # Needed for the cardiovascular / cerebrovascular event codes (icd10.CV_EVENT_CATEGORIES).
+    diagnosis_onsets: tuple[tuple[str, date], ...] | None = None
 
     # Psychiatric history
     psychosis_history: bool | None = None  # lifetime, includes current
@@ -98,6 +101,9 @@ class IntakeFacts:
     phq9_total: int | None = None
     phq9_item9: int | None = None
     bprs_positive_max_item: int | None = None  # highest of the 4 BPRS+ items, each 1-7; optional at intake
+
+    def onset_of(self, code: str) -> date | None:
+        return dict(self.diagnosis_onsets or ()).get(code)
 
     def diagnosis_categories(self) -> frozenset[Category]:
         return icd10.categories_of(self.diagnoses or ())
@@ -187,6 +193,7 @@ def validate_facts(facts: IntakeFacts, *, today: date) -> tuple[FactError, ...]:
         errors.append(FactError("phq9_item9", "cannot exceed the PHQ-9 total"))
     errors += _check_range("bprs_positive_max_item", facts.bprs_positive_max_item, BPRS_ITEM)
     errors += _check_diagnoses(facts)
+    errors += _check_diagnosis_onsets(facts, today)
     errors += _check_benzodiazepine_dose(facts)
     errors += _check_prior_trials(facts.prior_trials)
     for narrow, broad in IMPLIES:
@@ -266,6 +273,29 @@ def _check_diagnoses(facts: IntakeFacts) -> list[FactError]:
                 errors.append(
                     FactError(name, f"is recorded as False but diagnosis {entry.code} ({entry.title}) is recorded")
                 )
+    return errors
+
+
+def _check_diagnosis_onsets(facts: IntakeFacts, today: date) -> list[FactError]:
+    field = "diagnosis_onsets"
+    onsets = facts.diagnosis_onsets
+    if onsets is None:
+        return []
+    if not isinstance(onsets, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in onsets):
+        return [FactError(field, "must be a tuple of (ICD-10-CM code, date) pairs")]
+    errors = []
+    recorded = set(facts.diagnoses or ())
+    seen: set[str] = set()
+    for code, on in onsets:
+        if not isinstance(on, date):
+            errors.append(FactError(field, f"{on!r} (for {code}) is not a date"))
+        elif on > today:
+            errors.append(FactError(field, f"the onset of {code} ({on.isoformat()}) is in the future"))
+        if code not in recorded:
+            errors.append(FactError(field, f"{code!r} has an onset date but is not a recorded diagnosis"))
+        if code in seen:
+            errors.append(FactError(field, f"{code} has two onset dates"))
+        seen.add(code)
     return errors
 
 

@@ -40,6 +40,7 @@ from functools import cached_property
 from typing import Any
 
 from ketacare.core.errors import DomainError
+from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import (
     BPRS_ITEM,
     DIASTOLIC_MMHG,
@@ -127,6 +128,10 @@ class EligibilityParams:
     # treatment/domain/vitals.py) is clinic policy.
     bp_crisis_systolic_above_mmhg: int = 180
     bp_crisis_diastolic_above_mmhg: int = 110
+    # A myocardial infarction, stroke/TIA, unstable angina, decompensated heart failure or significant arrhythmia
+    # this recent is "unstable" disease (iv-ketamine.md §7; esketamine-and-rems.md §4). The sources name no period:
+    # 180 days (6 months) is clinic policy [U], to be confirmed by the medical director.
+    cv_event_recency_days: int = 180
 
     def __post_init__(self) -> None:
         errors = {}
@@ -197,6 +202,11 @@ PARAM_SPECS: dict[str, ParamSpec] = {
         90, 120, "Intake diastolic BP at crisis level: above (mmHg)",
         "esketamine-and-rems.md §6 [S]: clinic action thresholds > 180/110 (recheck) and > 200/120 (once); no "
         "published label number. Never laxer than 200/120, never stricter than the 140/90 caution"),
+    "cv_event_recency_days": ParamSpec(
+        30, 3650, "Recent cardiovascular / cerebrovascular event: within (days)",
+        "iv-ketamine.md §7 [C] (unstable cardiac, arrhythmic or cerebrovascular illness excluded) and "
+        "esketamine-and-rems.md §4 [C] (a BP rise posing a serious risk); no published period: the default of 180 "
+        "days is clinic policy [U]"),
 }
 
 
@@ -243,6 +253,26 @@ class Context:
     def bmi(self) -> Decimal | None:
         f = self.facts
         return None if f.weight_kg is None or f.height_cm is None else bmi(f.weight_kg, f.height_cm)
+
+    @cached_property
+    def cv_events(self) -> tuple[tuple[str, str, date | None], ...] | None:
+        """Recorded event diagnoses as (code, event label, onset date or None); None when diagnoses are unknown."""
+        if self.facts.diagnoses is None:
+            return None
+        events = []
+        for code in self.facts.diagnoses:
+            categories = icd10.lookup(code).categories & icd10.CV_EVENT_CATEGORIES
+            if categories:
+                label = " / ".join(icd10.CV_EVENT_LABELS[c] for c in sorted(categories))
+                events.append((code, label, self.facts.onset_of(code)))
+        return tuple(events)
+
+    @cached_property
+    def recent_cv_events(self) -> str:
+        """The events inside the recency window, for messages ("I21.4 myocardial infarction on 2026-05-01")."""
+        window = self.params.cv_event_recency_days
+        return ", ".join(f"{code} {label} on {on.isoformat()}" for code, label, on in self.cv_events or ()
+                         if on is not None and (self.today - on).days <= window)
 
     def has(self, category: Category) -> Tri:
         return None if self.facts.diagnoses is None else category in self.facts.diagnosis_categories()
@@ -337,6 +367,16 @@ def _bp_crisis_level(c: Context) -> Tri:
         above(f.systolic_mmhg, p.bp_crisis_systolic_above_mmhg),
         above(f.diastolic_mmhg, p.bp_crisis_diastolic_above_mmhg),
     )
+
+
+def _recent_cv_event(c: Context) -> Tri:
+    """An event diagnosis with an onset inside the window: True; one without an onset date: undecided."""
+    events = c.cv_events
+    if events is None:
+        return None
+    if c.recent_cv_events:
+        return True
+    return None if any(on is None for _, _, on in events) else False
 
 
 def _cns_depressant(c: Context) -> Tri:
@@ -465,6 +505,10 @@ BP_CRISIS_CLEARS = (
     "Blood pressure brought under control and a new intake reading at or below the crisis level; then evaluate "
     "eligibility again."
 )
+CV_EVENT_CLEARS = (
+    "The event is older than the clinic's recency window and the treating physician documents that the condition "
+    "is stable; then evaluate eligibility again (older events remain a caution)."
+)
 BY_ANALOGY = "§5 drug interactions (same drug class; applied to IV racemic ketamine by analogy [U])"
 
 # fmt: off
@@ -508,6 +552,11 @@ RULES: tuple[Rule, ...] = (
          esk("§5 blood-pressure increase"),
          "Hypertension: BP rises after every dose (peak about 40 min, lasting about 4 h); document BP control.",
          lifetime("hypertension", "hypertension_uncontrolled")),
+    Rule("esk.recent_cardiovascular_event", ESK, EXCLUDE, ("diagnoses",),
+         esk(BP_ICP),
+         "Not eligible now: recent {c.recent_cv_events} (within {p.cv_event_recency_days} days): a rise in blood "
+         "pressure poses a serious risk.",
+         _recent_cv_event, undecided_fields=("diagnosis_onsets",), clears=CV_EVENT_CLEARS),
     Rule("esk.cardiovascular_disease", ESK, CAUTION, ("cardiovascular_disease",),
          esk(BP_ICP),
          "Cardiovascular disease: the prescriber must judge and document that a BP rise is not a serious risk.",
@@ -623,6 +672,11 @@ RULES: tuple[Rule, ...] = (
          iv("§6 (every patient with a hypertension history had a BP surge)"),
          "Hypertension: expect a BP surge during infusion; document BP control.",
          lifetime("hypertension", "hypertension_uncontrolled")),
+    Rule("iv.recent_cardiovascular_event", IV, EXCLUDE, ("diagnoses",),
+         iv("§7 (unstable medical illness: significant cardiac arrhythmia, unstable cerebrovascular disease)"),
+         "Not eligible now: recent {c.recent_cv_events} (within {p.cv_event_recency_days} days): unstable "
+         "cardiovascular or cerebrovascular disease is a trial exclusion.",
+         _recent_cv_event, undecided_fields=("diagnosis_onsets",), clears=CV_EVENT_CLEARS),
     Rule("iv.cardiovascular_disease", IV, CAUTION, ("cardiovascular_disease",),
          iv("§7 (significant arrhythmia excluded; ischaemic heart disease listed as contraindication [S])"),
          "Cardiovascular disease: document that it is stable and that a BP/HR rise is acceptable.",

@@ -77,6 +77,8 @@ def facts_from_dict(data: dict[str, Any]) -> IntakeFacts:
             values[name] = Decimal(value)
         elif name == "diagnoses":
             values[name] = tuple(value)
+        elif name == "diagnosis_onsets":
+            values[name] = tuple((code, date.fromisoformat(on)) for code, on in value)
         elif name == "prior_trials":
             values[name] = tuple(trial_from_dict(t) for t in value)
         elif name == "cssrs_risk":

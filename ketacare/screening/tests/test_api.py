@@ -28,6 +28,8 @@ def api_facts(facts) -> dict:
     weight, height = data.pop("weight_kg"), data.pop("height_cm")
     data["weight"] = None if weight is None else {"value": weight, "unit": "kg"}
     data["height"] = None if height is None else {"value": height, "unit": "cm"}
+    onsets = data.pop("diagnosis_onsets")
+    data["diagnosis_onsets"] = None if onsets is None else dict(onsets)  # the API takes {code: date}
     return data
 
 

@@ -99,6 +99,8 @@ def test_a_clean_intake_is_eligible_for_both_routes():
 
 ESK_FILE, IV_FILE, INSTR = "esketamine-and-rems.md", "iv-ketamine.md", "instruments.md"
 MDD_ONLY = (trial("sertraline"),)
+RECENT_MI = {"diagnoses": ("F33.1", "F40.10", "I21.4"), "cardiovascular_disease": True,
+             "diagnosis_onsets": (("I21.4", date(2026, 5, 1)),)}
 
 # (route, rule code, verdict, cited file, changes to CLEAN that should trigger it)
 # fmt: off
@@ -116,6 +118,7 @@ CONTRAINDICATIONS = [
     # esketamine: warnings, esketamine-and-rems.md §2, §4 (BP/ICP judgement), §5, §6
     (ESK, "esk.baseline_bp_elevated", CAUTION, ESK_FILE, {"systolic_mmhg": 141}),
     (ESK, "esk.hypertension", CAUTION, ESK_FILE, {"hypertension": True}),
+    (ESK, "esk.recent_cardiovascular_event", EXCLUDE, ESK_FILE, RECENT_MI),
     (ESK, "esk.cardiovascular_disease", CAUTION, ESK_FILE, {"cardiovascular_disease": True}),
     (ESK, "esk.cerebrovascular_disease", CAUTION, ESK_FILE, {"cerebrovascular_disease": True}),
     (ESK, "esk.psychosis", CAUTION, ESK_FILE, {"psychosis_history": True}),
@@ -150,6 +153,7 @@ CONTRAINDICATIONS = [
     # IV ketamine: relative, iv-ketamine.md §3, §4, §6, §7 (drug interactions by analogy with the esketamine label)
     (IV, "iv.baseline_bp_elevated", CAUTION, IV_FILE, {"diastolic_mmhg": 91}),
     (IV, "iv.hypertension", CAUTION, IV_FILE, {"hypertension": True}),
+    (IV, "iv.recent_cardiovascular_event", EXCLUDE, IV_FILE, RECENT_MI),
     (IV, "iv.cardiovascular_disease", CAUTION, IV_FILE, {"cardiovascular_disease": True}),
     (IV, "iv.cerebrovascular_disease", CAUTION, IV_FILE, {"cerebrovascular_disease": True}),
     (IV, "iv.psychosis_history", CAUTION, IV_FILE, {"psychosis_history": True}),
@@ -319,7 +323,8 @@ def test_item9_at_its_highest_asks_for_intent_instruments_1_3(route):
     assert "suicidal_intent_current" not in lower.missing_facts
 
 
-TEMPORARY_STOPS = {"suicide.cssrs_high", "suicide.active_intent", "esk.bp_crisis_level", "iv.bp_crisis_level"}
+TEMPORARY_STOPS = {"suicide.cssrs_high", "suicide.active_intent", "esk.bp_crisis_level", "iv.bp_crisis_level",
+                   "esk.recent_cardiovascular_event", "iv.recent_cardiovascular_event"}
 
 
 def test_only_temporary_stops_say_what_clears_them():
@@ -382,6 +387,66 @@ def test_a_crisis_code_with_uncontrolled_no_is_refused_as_a_contradiction(code):
         run(ESK, facts)
     (error,) = refused.value.errors
     assert error.field == "hypertension_uncontrolled" and code in error.message
+
+
+EVENT_CODES = ["I21.4", "I63.9", "G45.9", "I20.0", "I50.21", "I47.20"]
+
+
+def with_event(code, onset):
+    condition = "cerebrovascular_disease" if code in {"I63.9", "G45.9", "I60.9"} else "cardiovascular_disease"
+    onsets = None if onset is None else ((code, onset),)
+    return replace(CLEAN, diagnoses=("F33.1", "F40.10", code), diagnosis_onsets=onsets, **{condition: True})
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("code", EVENT_CODES)
+@pytest.mark.parametrize(("days_ago", "stopped"), [(0, True), (180, True), (181, False), (3000, False)])
+def test_a_recent_cv_or_cerebrovascular_event_is_a_stop_iv_7_esketamine_4(route, code, days_ago, stopped):
+    """iv-ketamine.md §7 (unstable cardiac, arrhythmic or cerebrovascular illness) and esketamine-and-rems.md §4
+    (a BP rise poses a serious risk): an event within the recency window (default 180 days, clinic policy) stops;
+    an older one stays the condition's caution."""
+    from datetime import timedelta
+
+    result = run(route, with_event(code, TODAY - timedelta(days=days_ago)))
+    rule = f"{'esk' if route == ESK else 'iv'}.recent_cardiovascular_event"
+    assert (rule in codes(result)) is stopped
+    assert result.status == (Status.NOT_ELIGIBLE if stopped else Status.ELIGIBLE_WITH_CAUTIONS)
+    if stopped:
+        finding = next(f for f in result.findings if f.rule_code == rule)
+        assert code in finding.message and "180 days" in finding.message and finding.clears
+    else:
+        assert {f.verdict for f in result.findings} >= {CAUTION}  # the history caution remains
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+def test_an_event_code_without_its_date_is_incomplete_not_assumed_old(route):
+    result = run(route, with_event("I21.9", None))
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("diagnosis_onsets",)
+    # a non-event cardiovascular code (old MI, atrial fibrillation) needs no date
+    assert run(route, with_event("I25.2", None)).status == Status.ELIGIBLE_WITH_CAUTIONS
+
+
+def test_the_recency_window_is_the_clinics_within_bounds():
+    from datetime import timedelta
+
+    facts = with_event("I63.9", TODAY - timedelta(days=300))
+    assert run(ESK, facts).status == Status.ELIGIBLE_WITH_CAUTIONS
+    assert run(ESK, facts, EligibilityParams(cv_event_recency_days=365)).status == Status.NOT_ELIGIBLE
+    with pytest.raises(ParamsInvalid):
+        EligibilityParams(cv_event_recency_days=10)
+
+
+@pytest.mark.parametrize(("onsets", "words"), [
+    ((("I21.4", date(2026, 7, 2)),), "in the future"),
+    ((("I63.9", date(2026, 1, 1)),), "not a recorded diagnosis"),
+    ((("I21.4", date(2026, 1, 1)), ("I21.4", date(2026, 2, 1))), "two onset dates"),
+])
+def test_bad_onset_dates_are_refused(onsets, words):
+    facts = replace(with_event("I21.4", None), diagnosis_onsets=onsets)
+    with pytest.raises(InvalidFacts) as refused:
+        run(IV, facts)
+    assert any(e.field == "diagnosis_onsets" and words in e.message for e in refused.value.errors)
 
 
 def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():
@@ -534,11 +599,16 @@ def make_consistent(facts: IntakeFacts) -> IntakeFacts:
         if (name := CONDITION_BY_CATEGORY.get(category)) and getattr(facts, name) is False:
             changes[name] = True
     facts = replace(facts, **changes)
+    if facts.diagnosis_onsets is not None:  # only recorded codes have an onset, once each
+        onsets = dict(pair for pair in facts.diagnosis_onsets if pair[0] in (facts.diagnoses or ()))
+        facts = replace(facts, diagnosis_onsets=tuple(onsets.items()))
     for narrow, broad in IMPLIES:
         if getattr(facts, narrow) is True and getattr(facts, broad) is False:
             facts = replace(facts, **{broad: True})
     return facts
 
+
+CV_EVENT_CODES = {code for code, entry in icd10.TABLE.items() if entry.categories & icd10.CV_EVENT_CATEGORIES}
 
 trials = st.builds(
     TreatmentTrial,
@@ -559,6 +629,9 @@ FIELD_VALUES = dict(
     diastolic_mmhg=st.none() | st.integers(40, 140),
     heart_rate_bpm=st.none() | st.integers(30, 200),
     diagnoses=st.none() | st.lists(st.sampled_from(sorted(icd10.TABLE)), max_size=4, unique=True).map(tuple),
+    diagnosis_onsets=st.none() | st.lists(st.tuples(st.sampled_from(sorted(CV_EVENT_CODES)),
+                                                    st.dates(min_value=date(2024, 1, 1), max_value=TODAY)),
+                                          max_size=2).map(tuple),
     benzodiazepine_lorazepam_eq_mg_per_day=st.none() | st.decimals(min_value=0, max_value=20, places=2),
     prior_trials=st.none() | st.lists(trials, max_size=4).map(tuple),
     cssrs_risk=st.none() | st.sampled_from(CssrsRisk),

@@ -531,3 +531,26 @@ def test_withdrawal_blocks_the_route_and_is_final(assessed, nurse, prescriber):
     with pytest.raises(RecordLocked):
         withdrawn.delete()
     assert audit_actions(assessed).count(AuditAction.CONSENT_WITHDRAWN) == 1
+
+
+def test_a_coded_recent_event_with_its_date_is_a_stop_and_an_old_one_a_caution(assessed, nurse):
+    """iv-ketamine.md §7 / esketamine-and-rems.md §4: the event date recorded with the diagnosis decides."""
+    services.intake_update(actor=nurse, patient=assessed, cardiovascular_disease=True)
+    recent = services.diagnosis_add(actor=nurse, patient=assessed, code="I21.4",
+                                    onset_on=timezone.localdate() - dt.timedelta(days=20))
+    iv, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
+    assert (iv.status, esk.status) == ("not_eligible", "not_eligible")
+    assert {f["rule_code"] for f in iv.findings_by_verdict("exclude")} == {"iv.recent_cardiovascular_event"}
+    assert iv.facts["diagnosis_onsets"] == [["I21.4", recent.onset_on.isoformat()]]
+    services.diagnosis_remove(actor=nurse, patient=assessed, diagnosis_id=recent.pk)
+    services.diagnosis_add(actor=nurse, patient=assessed, code="I21.4", onset_on=dt.date(2020, 1, 1))
+    iv, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
+    assert (iv.status, esk.status) == ("eligible_with_cautions", "eligible_with_cautions")
+
+
+def test_an_event_date_in_the_future_is_refused_and_nothing_is_stored(assessed, nurse):
+    with pytest.raises(ValidationError) as refused:
+        services.diagnosis_add(actor=nurse, patient=assessed, code="I63.9",
+                               onset_on=timezone.localdate() + dt.timedelta(days=2))
+    assert "onset_on" in refused.value.message_dict or "diagnosis_onsets" in refused.value.message_dict
+    assert not Diagnosis.objects.filter(code="I63.9").exists()

@@ -105,6 +105,17 @@ def test_htmx_adds_a_diagnosis_and_returns_only_the_list(as_nurse, patient):
     assert response.status_code == 200 and "No diagnoses recorded yet" in response.content.decode()
 
 
+def test_a_diagnosis_takes_its_event_date_and_a_future_one_is_refused(as_nurse, patient):
+    response = as_nurse.post(url("diagnosis-add", patient.pk), {"code": "I63.9", "onset_on": "2999-01-01"},
+                             headers=HTMX)
+    assert response.status_code == 200 and not Diagnosis.objects.exists()
+    assert "future" in response.content.decode()
+    response = as_nurse.post(url("diagnosis-add", patient.pk), {"code": "I63.9", "onset_on": "2026-01-05"},
+                             headers=HTMX)
+    assert "2026-01-05" in response.content.decode()
+    assert Diagnosis.objects.get().onset_on == dt.date(2026, 1, 5)
+
+
 def test_without_htmx_the_list_forms_still_work(as_nurse, patient):
     response = as_nurse.post(url("medication-add", patient.pk), {"name": "sertraline", "dose": "100 mg"})
     assert response.status_code == 302
