@@ -65,7 +65,7 @@ PSYCHIATRIC = ("psychosis_history", "psychosis_current", "mania_or_bipolar_histo
                "prior_suicide_attempt", "suicidal_intent_current", "lacks_capacity_to_consent")
 MEDICAL = ("hypertension", "hypertension_uncontrolled", "aneurysmal_vascular_disease", "arteriovenous_malformation",
            "intracerebral_hemorrhage_history", "cardiovascular_disease", "cerebrovascular_disease",
-           "raised_intracranial_pressure", "hepatic_disease", "pregnant", "breastfeeding")
+           "raised_intracranial_pressure", "hepatic_disease", "interstitial_cystitis", "pregnant", "breastfeeding")
 ALLERGY = ("hypersensitivity_ketamine",)
 
 

@@ -103,6 +103,7 @@ class Intake(ClinicOwned):
     cerebrovascular_disease = _tri("Cerebrovascular disease (stroke, TIA)")
     raised_intracranial_pressure = _tri("Raised intracranial pressure")
     hepatic_disease = _tri("Hepatic disease")
+    interstitial_cystitis = _tri("Interstitial or ulcerative cystitis")
     pregnant = _tri("Pregnant")
     breastfeeding = _tri("Breastfeeding")
     medical_notes = models.TextField("Medical history notes", blank=True)

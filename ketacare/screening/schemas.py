@@ -48,6 +48,7 @@ class HistoryFacts(Schema):
     cerebrovascular_disease: bool | None = None
     raised_intracranial_pressure: bool | None = None
     hepatic_disease: bool | None = None
+    interstitial_cystitis: bool | None = None
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     hypersensitivity_ketamine: bool | None = None

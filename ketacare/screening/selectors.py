@@ -200,6 +200,7 @@ BOOL_FACT_FIELDS = (
     "hypertension_uncontrolled",
     "aneurysmal_vascular_disease", "arteriovenous_malformation", "intracerebral_hemorrhage_history",
     "cardiovascular_disease", "cerebrovascular_disease", "raised_intracranial_pressure", "hepatic_disease",
+    "interstitial_cystitis",
     "pregnant", "breastfeeding", "hypersensitivity_ketamine",
 )
 

@@ -78,6 +78,7 @@ class IntakeFacts:
     cerebrovascular_disease: bool | None = None  # e.g. stroke, TIA
     raised_intracranial_pressure: bool | None = None
     hepatic_disease: bool | None = None
+    interstitial_cystitis: bool | None = None  # interstitial or ulcerative cystitis (esketamine-and-rems.md §5)
     pregnant: bool | None = None
     breastfeeding: bool | None = None
 
@@ -129,6 +130,7 @@ CONDITION_BY_CATEGORY: dict[Category, str] = {
     Category.CARDIOVASCULAR: "cardiovascular_disease",
     Category.CEREBROVASCULAR: "cerebrovascular_disease",
     Category.HEPATIC: "hepatic_disease",
+    Category.CYSTITIS: "interstitial_cystitis",
     Category.PSYCHOSIS: "psychosis_history",
     Category.BIPOLAR: "mania_or_bipolar_history",
     Category.SUBSTANCE_USE: "substance_use_disorder_history",

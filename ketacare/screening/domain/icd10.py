@@ -51,6 +51,7 @@ class Category(StrEnum):
     DECOMPENSATED_HEART_FAILURE = "decompensated_heart_failure"
     SIGNIFICANT_ARRHYTHMIA = "significant_arrhythmia"
     HEPATIC = "hepatic"
+    CYSTITIS = "cystitis"  # interstitial or ulcerative (Hunner lesion) cystitis, an esketamine warning
     PREGNANCY = "pregnancy"
     LACTATION = "lactation"
     SUICIDALITY = "suicidality"
@@ -237,7 +238,8 @@ _ROWS: tuple[tuple[str, str, tuple[Category, ...]], ...] = (
     ("E66.9", "Obesity, unspecified", (C.OTHER,)),
     ("G47.00", "Insomnia, unspecified", (C.OTHER,)),
     ("G89.29", "Other chronic pain", (C.OTHER,)),
-    ("N30.10", "Interstitial cystitis (chronic) without hematuria", (C.OTHER,)),
+    ("N30.10", "Interstitial cystitis (chronic) without hematuria", (C.CYSTITIS,)),
+    ("N30.11", "Interstitial cystitis (chronic) with hematuria", (C.CYSTITIS,)),
 )
 
 CV_EVENT_CATEGORIES: frozenset[Category] = frozenset({

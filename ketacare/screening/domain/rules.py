@@ -538,6 +538,12 @@ RULES: tuple[Rule, ...] = (
     Rule("esk.bp_crisis_level", ESK, EXCLUDE, ("systolic_mmhg", "diastolic_mmhg"),
          esk("§6 do-not-dose (crisis-level BP is uncontrolled hypertension; clinic threshold [S])"),
          BP_CRISIS_MESSAGE, _bp_crisis_level, clears=BP_CRISIS_CLEARS),
+    Rule("esk.lacks_capacity_to_consent", ESK, EXCLUDE, ("lacks_capacity_to_consent",),
+         esk("§8.2 patients (patient and prescriber sign the Patient Enrollment Form; the patient must understand "
+             "the monitoring)"),
+         "No capacity to consent: the patient must sign the REMS enrolment and understand observed "
+         "self-administration, the 2-hour monitoring and no driving until the next day.",
+         condition("lacks_capacity_to_consent")),
     Rule("esk.under_minimum_age", ESK, EXCLUDE, ("date_of_birth",),
          esk("§2 limitations of use (adults; not approved for pediatric patients)"),
          "Age {c.age} is below the minimum of {p.min_age_years}; esketamine is approved for adults only.",
@@ -598,6 +604,11 @@ RULES: tuple[Rule, ...] = (
     Rule("esk.breastfeeding", ESK, CAUTION, ("breastfeeding",),
          esk("§5 lactation"), "Breastfeeding is not recommended during treatment.",
          condition("breastfeeding")),
+    Rule("esk.interstitial_cystitis", ESK, CAUTION, ("interstitial_cystitis",),
+         esk("§5 ulcerative or interstitial cystitis"),
+         "Interstitial or ulcerative cystitis: a labeled warning; ask about urinary symptoms at each visit and "
+         "document the risk-benefit decision.",
+         condition("interstitial_cystitis")),
     Rule("esk.off_label_diagnosis", ESK, CAUTION, ("diagnoses",),
          esk("§2 indications"),
          "No major depressive disorder recorded: esketamine is labeled only for TRD or MDD with acute suicidal "

@@ -67,6 +67,7 @@ class CompleteIntakeFactory(IntakeFactory):
     cerebrovascular_disease = False
     raised_intracranial_pressure = False
     hepatic_disease = False
+    interstitial_cystitis = False
     pregnant = False
     breastfeeding = False
     hypersensitivity_ketamine = False

@@ -129,6 +129,8 @@ CONTRAINDICATIONS = [
     (ESK, "esk.bp_raising_drug", CAUTION, ESK_FILE, {"takes_maoi": True}),
     (ESK, "esk.pregnancy", CAUTION, ESK_FILE, {"pregnant": True}),
     (ESK, "esk.breastfeeding", CAUTION, ESK_FILE, {"breastfeeding": True}),
+    (ESK, "esk.interstitial_cystitis", CAUTION, ESK_FILE, {"interstitial_cystitis": True}),
+    (ESK, "esk.lacks_capacity_to_consent", EXCLUDE, ESK_FILE, {"lacks_capacity_to_consent": True}),
     (ESK, "esk.off_label_diagnosis", CAUTION, ESK_FILE, {"diagnoses": ("F40.10", "F41.1")}),
     (ESK, "esk.not_treatment_resistant", CAUTION, ESK_FILE, {"prior_trials": MDD_ONLY}),
     (ESK, "esk.meets_trd_definition", INFO, ESK_FILE, {}),
@@ -449,6 +451,32 @@ def test_bad_onset_dates_are_refused(onsets, words):
     assert any(e.field == "diagnosis_onsets" and words in e.message for e in refused.value.errors)
 
 
+@pytest.mark.parametrize(("changes", "fires"), [
+    ({"interstitial_cystitis": False}, False),
+    ({"interstitial_cystitis": True}, True),
+    ({"interstitial_cystitis": None, "diagnoses": ("F33.1", "F40.10", "N30.10")}, True),  # coded
+    ({"interstitial_cystitis": None, "diagnoses": ("F33.1", "F40.10", "N30.11")}, True),
+])
+def test_interstitial_or_ulcerative_cystitis_is_an_esketamine_caution_esketamine_5(changes, fires):
+    """esketamine-and-rems.md §5: ulcerative or interstitial cystitis is a listed warning (caution, esketamine)."""
+    esk, iv = run(ESK, replace(CLEAN, **changes)), run(IV, replace(CLEAN, **changes))
+    assert ("esk.interstitial_cystitis" in codes(esk)) is fires
+    assert esk.status == (Status.ELIGIBLE_WITH_CAUTIONS if fires else Status.ELIGIBLE)
+    assert not [c for c in codes(iv) if "cystitis" in c]
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("lacks", [False, True])
+def test_capacity_to_consent_is_needed_on_both_routes_esketamine_8_2_iv_7(route, lacks):
+    """esketamine-and-rems.md §8.2: the patient signs the REMS enrolment and must understand the monitoring;
+    iv-ketamine.md §7: lack of capacity to consent excludes."""
+    result = run(route, replace(CLEAN, lacks_capacity_to_consent=lacks))
+    code = f"{'esk' if route == ESK else 'iv'}.lacks_capacity_to_consent"
+    assert (code in codes(result)) is lacks
+    assert (result.status == Status.NOT_ELIGIBLE) is lacks
+    assert run(route, replace(CLEAN, lacks_capacity_to_consent=None)).missing_facts == ("lacks_capacity_to_consent",)
+
+
 def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():
     facts = replace(CLEAN, psychosis_history=True, psychosis_current=True)
     assert run(ESK, facts).status == Status.ELIGIBLE_WITH_CAUTIONS
@@ -483,12 +511,11 @@ def test_nothing_recorded_is_incomplete_and_lists_what_each_route_needs():
         "cssrs_risk",
         "phq9_item9",
         "pregnant",
+        "lacks_capacity_to_consent",  # both routes since issue 13 (esketamine-and-rems.md §8.2)
     }
-    assert always <= set(esk.missing_facts)
-    assert always | {"weight_kg", "height_cm", "psychosis_current", "lacks_capacity_to_consent"} <= set(
-        iv.missing_facts
-    )
-    assert "lacks_capacity_to_consent" not in esk.missing_facts  # no esketamine rule needs it
+    assert always | {"interstitial_cystitis"} <= set(esk.missing_facts)
+    assert always | {"weight_kg", "height_cm", "psychosis_current"} <= set(iv.missing_facts)
+    assert "interstitial_cystitis" not in iv.missing_facts  # a label warning of esketamine only
     # listed once each, in intake-form order
     for result in (esk, iv):
         assert list(result.missing_facts) == sorted(set(result.missing_facts), key=FACT_NAMES.index)
