@@ -182,6 +182,7 @@ class Medication(ClinicOwned):
     is_lamotrigine = models.BooleanField("Lamotrigine", default=False)
     is_opioid = models.BooleanField("Opioid", default=False)
     is_other_sedative = models.BooleanField("Other sedative / CNS depressant", default=False)
+    is_oral_antidepressant = models.BooleanField("Oral antidepressant", default=False)
 
     class Meta:
         ordering = ["id"]
@@ -190,7 +191,8 @@ class Medication(ClinicOwned):
                                    condition=Q(lorazepam_eq_mg_per_day__isnull=True) | Q(is_benzodiazepine=True)),
         ]
 
-    FLAGS = ("is_benzodiazepine", "is_stimulant", "is_maoi", "is_lamotrigine", "is_opioid", "is_other_sedative")
+    FLAGS = ("is_benzodiazepine", "is_stimulant", "is_maoi", "is_lamotrigine", "is_opioid", "is_other_sedative",
+             "is_oral_antidepressant")
 
     def flag_labels(self) -> list[str]:
         return [str(self._meta.get_field(f).verbose_name) for f in self.FLAGS if getattr(self, f)]

@@ -42,7 +42,8 @@ FACT_STEP = {
     "phq9_item9": "questionnaires", "bprs_positive_max_item": "questionnaires",
     "benzodiazepine_lorazepam_eq_mg_per_day": "medications",
     **{name: "medications" for name in ("takes_benzodiazepine", "takes_stimulant", "takes_maoi",
-                                        "takes_lamotrigine", "takes_opioid", "takes_other_sedative")},
+                                        "takes_lamotrigine", "takes_opioid", "takes_other_sedative",
+                                        "takes_oral_antidepressant")},
     **{name: "history" for name in selectors.BOOL_FACT_FIELDS},
 }
 FACT_LABELS = {
@@ -57,7 +58,7 @@ FACT_LABELS = {
         "benzodiazepine dose as lorazepam equivalent",
     **{name: "medication list (mark it complete)" for name in ("takes_benzodiazepine", "takes_stimulant",
                                                                 "takes_maoi", "takes_lamotrigine", "takes_opioid",
-                                                                "takes_other_sedative")},
+                                                                "takes_other_sedative", "takes_oral_antidepressant")},
 }
 
 

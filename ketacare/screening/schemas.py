@@ -72,6 +72,7 @@ class FactsIn(HistoryFacts):
     takes_lamotrigine: bool | None = None
     takes_opioid: bool | None = None
     takes_other_sedative: bool | None = None
+    takes_oral_antidepressant: bool | None = None
     prior_trials: list[PriorTrialIn] | None = Field(None, description="[] = assessed, none")
     cssrs_risk: CssrsRisk | None = None
     phq9_total: int | None = None
@@ -134,6 +135,7 @@ class MedicationIn(Schema):
     is_lamotrigine: bool = False
     is_opioid: bool = False
     is_other_sedative: bool = False
+    is_oral_antidepressant: bool = False
 
 
 class MedicationOut(MedicationIn):

@@ -20,6 +20,7 @@ from ketacare.core.errors import DomainError, NotFound
 from ketacare.core.revisions import current_revision, revision_history
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import CssrsRisk, IntakeFacts, InvalidFacts
+from ketacare.screening.domain.indications import indication_problems
 from ketacare.screening.domain.resistance import ResistanceSummary, Response, TreatmentTrial, TrialKind, summarize
 from ketacare.screening.domain.rules import (
     RULESET_VERSION,
@@ -227,6 +228,7 @@ def medication_facts(medications: list) -> dict[str, Any]:
         "takes_lamotrigine": any(m.is_lamotrigine for m in medications),
         "takes_opioid": any(m.is_opioid for m in medications),
         "takes_other_sedative": any(m.is_other_sedative for m in medications),
+        "takes_oral_antidepressant": any(m.is_oral_antidepressant for m in medications),
     }
 
 
@@ -427,6 +429,13 @@ def _current_exclusions(patient, route: Route, on: dt.date) -> dict[str, str]:
         return {}
     return {f.rule_code: f.message for f in result.findings
             if f.verdict == Verdict.EXCLUDE and f.rule_code not in SESSION_GUARDED_STOPS}
+
+
+def indication_problems_for(*, patient, indication: str) -> tuple[str, ...]:
+    """What the current intake lacks for a labeled indication (domain/indications.py), e.g. the oral
+    antidepressant of the esketamine MDSI indication; empty when nothing is missing."""
+    facts = intake_facts(patient, intake_of(patient), baseline_questionnaires(patient))
+    return indication_problems(facts, indication)
 
 
 def route_clearance_require(*, patient, route: str, on: dt.date) -> Clearance:

@@ -93,6 +93,9 @@ class IntakeFacts:
     takes_lamotrigine: bool | None = None
     takes_opioid: bool | None = None
     takes_other_sedative: bool | None = None  # non-benzodiazepine sedative hypnotics and other CNS depressants
+    # The MDSI indication is esketamine together with an oral antidepressant (esketamine-and-rems.md §2, §3.2);
+    # checked by domain/indications.py when that protocol is chosen, never required for TRD (§2 monotherapy).
+    takes_oral_antidepressant: bool | None = None
 
     # Prior treatment trials; () = assessed, none
     prior_trials: tuple[TreatmentTrial, ...] | None = None
