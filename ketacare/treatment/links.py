@@ -62,6 +62,17 @@ def indication_problems_for(*, patient, protocol_key: str) -> tuple[str, ...]:
     return screening_indication_problems(patient=patient, indication=indication)
 
 
+def phq9_totals(*, user, patient) -> list[tuple[dt.date, object]]:
+    """The patient's current (not amended) PHQ-9 totals as (local date, total), for the missed-session advice."""
+    from django.utils import timezone
+
+    from ketacare.instruments.selectors import responses_for
+
+    return [(timezone.localdate(r.answered_at), r.total)
+            for r in responses_for(user=user, patient=patient, instrument_key="phq-9").current()
+            if r.total is not None]
+
+
 def raise_alert(*, patient, code: str, severity: str, message: str, source_type: str, source_id: int, actor=None):
     from ketacare.safety.services import alert_raise
 
