@@ -45,7 +45,7 @@ def _refuse(errors: list[tuple[str, str]]) -> ValidationError:
 @router.post("/eligibility/evaluate", response=EvaluateOut, auth=api_perm(Perm.CLINICAL_VIEW))
 def eligibility_evaluate(request, payload: EvaluateIn):
     """Facts in, findings and result out, with the same rules as the chart. Nothing is stored."""
-    data = payload.facts.model_dump(exclude={"weight", "height", "prior_trials", "diagnoses"})
+    data = payload.facts.model_dump(exclude={"weight", "height", "prior_trials", "diagnoses", "diagnosis_onsets"})
     errors: list[tuple[str, str]] = []
     facts_in = payload.facts
     for name, quantity, convert in (("weight", facts_in.weight, weight_to_kg),
@@ -65,6 +65,14 @@ def eligibility_evaluate(request, payload: EvaluateIn):
             except FactError as error:
                 errors.append((f"facts.diagnoses[{n}]", error.message))
         data["diagnoses"] = tuple(codes)
+    if facts_in.diagnosis_onsets is not None:
+        onsets = []
+        for code, on in facts_in.diagnosis_onsets.items():
+            try:
+                onsets.append((icd10.lookup(code).code, on))
+            except FactError as error:
+                errors.append(("facts.diagnosis_onsets", error.message))
+        data["diagnosis_onsets"] = tuple(sorted(onsets))
     if facts_in.prior_trials is not None:
         data["prior_trials"] = tuple(TreatmentTrial(**t.model_dump()) for t in facts_in.prior_trials)
     if errors:
@@ -103,7 +111,8 @@ def _intake_out(patient) -> dict[str, Any]:
                      if intake.height_entered is not None else None)
     out["weight_kg"] = selectors._normal(intake.weight_kg)
     out["height_cm"] = selectors._normal(intake.height_cm)
-    out["diagnoses"] = ([{"code": d.code, "title": selectors.diagnosis_title(d.code), "note": d.note}
+    out["diagnoses"] = ([{"code": d.code, "title": selectors.diagnosis_title(d.code), "note": d.note,
+                          "onset_on": d.onset_on}
                          for d in intake.diagnoses.all()] if intake.diagnoses_complete else None)
     out["medications"] = ([{name: getattr(m, name) for name in services.MEDICATION_FIELDS}
                            for m in intake.medications.all()] if intake.medications_complete else None)

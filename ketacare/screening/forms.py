@@ -62,10 +62,10 @@ class ReferralForm(_NoAutocomplete, _IntakeForm):
 
 PSYCHIATRIC = ("psychosis_history", "psychosis_current", "mania_or_bipolar_history", "mania_current",
                "substance_use_disorder_history", "substance_use_disorder_current", "ketamine_misuse_history",
-               "prior_suicide_attempt", "lacks_capacity_to_consent")
+               "prior_suicide_attempt", "suicidal_intent_current", "lacks_capacity_to_consent")
 MEDICAL = ("hypertension", "hypertension_uncontrolled", "aneurysmal_vascular_disease", "arteriovenous_malformation",
            "intracerebral_hemorrhage_history", "cardiovascular_disease", "cerebrovascular_disease",
-           "raised_intracranial_pressure", "hepatic_disease", "pregnant", "breastfeeding")
+           "raised_intracranial_pressure", "hepatic_disease", "interstitial_cystitis", "pregnant", "breastfeeding")
 ALLERGY = ("hypersensitivity_ketamine",)
 
 
@@ -147,6 +147,10 @@ class DiagnosisForm(forms.Form):
                                                          "placeholder": "e.g. F40.10"}))
     note = forms.CharField(label="Note (optional)", max_length=200, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    onset_on = forms.DateField(
+        label="Onset / event date", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Required for a heart attack, stroke or TIA, unstable angina, acute heart failure or significant "
+                  "arrhythmia: a recent event is a stop, an older one a caution.")
 
     @staticmethod
     def table():

@@ -90,6 +90,7 @@ class Intake(ClinicOwned):
     substance_use_disorder_current = _tri("Substance use disorder, intoxication or withdrawal now")
     ketamine_misuse_history = _tri("Past ketamine or PCP misuse (beyond rare recreational use)")
     prior_suicide_attempt = _tri("Prior suicide attempt")
+    suicidal_intent_current = _tri("Active suicidal intent now (clinician-assessed)")
     lacks_capacity_to_consent = _tri("Lacks capacity to consent")
     psychiatric_notes = models.TextField("Psychiatric history notes", blank=True)
 
@@ -102,6 +103,7 @@ class Intake(ClinicOwned):
     cerebrovascular_disease = _tri("Cerebrovascular disease (stroke, TIA)")
     raised_intracranial_pressure = _tri("Raised intracranial pressure")
     hepatic_disease = _tri("Hepatic disease")
+    interstitial_cystitis = _tri("Interstitial or ulcerative cystitis")
     pregnant = _tri("Pregnant")
     breastfeeding = _tri("Breastfeeding")
     medical_notes = models.TextField("Medical history notes", blank=True)
@@ -154,6 +156,9 @@ class Diagnosis(ClinicOwned):
     intake = models.ForeignKey(Intake, on_delete=models.CASCADE, related_name="diagnoses")
     code = models.CharField("ICD-10-CM code", max_length=8)
     note = models.CharField(max_length=200, blank=True)
+    # The event date, needed for heart attack, stroke/TIA, unstable angina, acute heart failure and significant
+    # arrhythmia codes (domain/icd10.py::CV_EVENT_CATEGORIES: recent events are a stop, older ones a caution).
+    onset_on = models.DateField("Onset / event date", null=True, blank=True, validators=[validate_not_future_date])
 
     class Meta:
         ordering = ["id"]
@@ -177,6 +182,7 @@ class Medication(ClinicOwned):
     is_lamotrigine = models.BooleanField("Lamotrigine", default=False)
     is_opioid = models.BooleanField("Opioid", default=False)
     is_other_sedative = models.BooleanField("Other sedative / CNS depressant", default=False)
+    is_oral_antidepressant = models.BooleanField("Oral antidepressant", default=False)
 
     class Meta:
         ordering = ["id"]
@@ -185,7 +191,8 @@ class Medication(ClinicOwned):
                                    condition=Q(lorazepam_eq_mg_per_day__isnull=True) | Q(is_benzodiazepine=True)),
         ]
 
-    FLAGS = ("is_benzodiazepine", "is_stimulant", "is_maoi", "is_lamotrigine", "is_opioid", "is_other_sedative")
+    FLAGS = ("is_benzodiazepine", "is_stimulant", "is_maoi", "is_lamotrigine", "is_opioid", "is_other_sedative",
+             "is_oral_antidepressant")
 
     def flag_labels(self) -> list[str]:
         return [str(self._meta.get_field(f).verbose_name) for f in self.FLAGS if getattr(self, f)]

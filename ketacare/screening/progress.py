@@ -37,24 +37,28 @@ STEP_KEYS = tuple(step.key for step in STEPS)
 FACT_STEP = {
     "weight_kg": "measurements", "height_cm": "measurements", "systolic_mmhg": "measurements",
     "diastolic_mmhg": "measurements", "heart_rate_bpm": "measurements", "diagnoses": "diagnoses",
-    "prior_trials": "trials", "cssrs_risk": "questionnaires", "phq9_total": "questionnaires",
+    "diagnosis_onsets": "diagnoses", "prior_trials": "trials", "cssrs_risk": "questionnaires",
+    "phq9_total": "questionnaires",
     "phq9_item9": "questionnaires", "bprs_positive_max_item": "questionnaires",
     "benzodiazepine_lorazepam_eq_mg_per_day": "medications",
     **{name: "medications" for name in ("takes_benzodiazepine", "takes_stimulant", "takes_maoi",
-                                        "takes_lamotrigine", "takes_opioid", "takes_other_sedative")},
+                                        "takes_lamotrigine", "takes_opioid", "takes_other_sedative",
+                                        "takes_oral_antidepressant")},
     **{name: "history" for name in selectors.BOOL_FACT_FIELDS},
 }
 FACT_LABELS = {
     "date_of_birth": "date of birth (patient details)", "weight_kg": "weight", "height_cm": "height",
     "systolic_mmhg": "systolic blood pressure", "diastolic_mmhg": "diastolic blood pressure",
     "heart_rate_bpm": "heart rate", "diagnoses": "diagnosis list (mark it complete)",
+    "diagnosis_onsets": "event date of each heart attack, stroke/TIA, unstable angina, acute heart failure or "
+                        "significant arrhythmia diagnosis",
     "prior_trials": "prior treatment trials (mark the list complete; adequacy, response and episode of each)",
     "cssrs_risk": "C-SSRS screener", "phq9_total": "PHQ-9 total", "phq9_item9": "PHQ-9 item 9",
     "bprs_positive_max_item": "BPRS+", "benzodiazepine_lorazepam_eq_mg_per_day":
         "benzodiazepine dose as lorazepam equivalent",
     **{name: "medication list (mark it complete)" for name in ("takes_benzodiazepine", "takes_stimulant",
                                                                 "takes_maoi", "takes_lamotrigine", "takes_opioid",
-                                                                "takes_other_sedative")},
+                                                                "takes_other_sedative", "takes_oral_antidepressant")},
 }
 
 

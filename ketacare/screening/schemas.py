@@ -37,6 +37,7 @@ class HistoryFacts(Schema):
     substance_use_disorder_current: bool | None = None
     ketamine_misuse_history: bool | None = None
     prior_suicide_attempt: bool | None = None
+    suicidal_intent_current: bool | None = None
     lacks_capacity_to_consent: bool | None = None
     hypertension: bool | None = None
     hypertension_uncontrolled: bool | None = None
@@ -47,6 +48,7 @@ class HistoryFacts(Schema):
     cerebrovascular_disease: bool | None = None
     raised_intracranial_pressure: bool | None = None
     hepatic_disease: bool | None = None
+    interstitial_cystitis: bool | None = None
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     hypersensitivity_ketamine: bool | None = None
@@ -62,6 +64,7 @@ class FactsIn(HistoryFacts):
     diastolic_mmhg: int | None = None
     heart_rate_bpm: int | None = None
     diagnoses: list[str] | None = Field(None, description="ICD-10-CM codes; [] = assessed, none")
+    diagnosis_onsets: dict[str, dt.date] | None = Field(None, description="Event date per recorded code")
     takes_benzodiazepine: bool | None = None
     benzodiazepine_lorazepam_eq_mg_per_day: Decimal | None = None
     takes_stimulant: bool | None = None
@@ -69,6 +72,7 @@ class FactsIn(HistoryFacts):
     takes_lamotrigine: bool | None = None
     takes_opioid: bool | None = None
     takes_other_sedative: bool | None = None
+    takes_oral_antidepressant: bool | None = None
     prior_trials: list[PriorTrialIn] | None = Field(None, description="[] = assessed, none")
     cssrs_risk: CssrsRisk | None = None
     phq9_total: int | None = None
@@ -87,6 +91,7 @@ class FindingOut(Schema):
     verdict: Verdict
     message: str
     citation: str
+    clears: str = Field("", description="What lifts a temporary stop (\"not eligible now\"); empty otherwise")
 
 
 class RouteResultOut(Schema):
@@ -109,12 +114,15 @@ class EvaluateOut(Schema):
 class DiagnosisIn(Schema):
     code: str
     note: str = ""
+    onset_on: dt.date | None = Field(None, description="Event date; needed for cardiovascular / cerebrovascular "
+                                                       "event codes")
 
 
 class DiagnosisOut(Schema):
     code: str
     title: str
     note: str
+    onset_on: dt.date | None = None
 
 
 class MedicationIn(Schema):
@@ -127,6 +135,7 @@ class MedicationIn(Schema):
     is_lamotrigine: bool = False
     is_opioid: bool = False
     is_other_sedative: bool = False
+    is_oral_antidepressant: bool = False
 
 
 class MedicationOut(MedicationIn):

@@ -20,8 +20,16 @@ from ketacare.core.errors import DomainError, NotFound
 from ketacare.core.revisions import current_revision, revision_history
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import CssrsRisk, IntakeFacts, InvalidFacts
+from ketacare.screening.domain.indications import indication_problems
 from ketacare.screening.domain.resistance import ResistanceSummary, Response, TreatmentTrial, TrialKind, summarize
-from ketacare.screening.domain.rules import RULESET_VERSION, EligibilityParams, Route, Verdict, evaluate
+from ketacare.screening.domain.rules import (
+    RULESET_VERSION,
+    SESSION_GUARDED_STOPS,
+    EligibilityParams,
+    Route,
+    Verdict,
+    evaluate,
+)
 from ketacare.screening.domain.snapshot import params_to_dict
 from ketacare.screening.models import (
     ConsentDocument,
@@ -176,7 +184,9 @@ def intake_facts(patient, intake: Intake | None, questionnaires: BaselineQuestio
     base["diastolic_mmhg"] = intake.diastolic_mmhg
     base["heart_rate_bpm"] = intake.heart_rate_bpm
     if intake.diagnoses_complete:
-        base["diagnoses"] = tuple(d.code for d in intake.diagnoses.all())
+        rows = list(intake.diagnoses.all())
+        base["diagnoses"] = tuple(d.code for d in rows)
+        base["diagnosis_onsets"] = tuple((d.code, d.onset_on) for d in rows if d.onset_on is not None)
     if intake.medications_complete:
         base.update(medication_facts(list(intake.medications.all())))
     if intake.trials_complete:
@@ -187,9 +197,11 @@ def intake_facts(patient, intake: Intake | None, questionnaires: BaselineQuestio
 BOOL_FACT_FIELDS = (
     "psychosis_history", "psychosis_current", "mania_or_bipolar_history", "mania_current",
     "substance_use_disorder_history", "substance_use_disorder_current", "ketamine_misuse_history",
-    "prior_suicide_attempt", "lacks_capacity_to_consent", "hypertension", "hypertension_uncontrolled",
+    "prior_suicide_attempt", "suicidal_intent_current", "lacks_capacity_to_consent", "hypertension",
+    "hypertension_uncontrolled",
     "aneurysmal_vascular_disease", "arteriovenous_malformation", "intracerebral_hemorrhage_history",
     "cardiovascular_disease", "cerebrovascular_disease", "raised_intracranial_pressure", "hepatic_disease",
+    "interstitial_cystitis",
     "pregnant", "breastfeeding", "hypersensitivity_ketamine",
 )
 
@@ -216,6 +228,7 @@ def medication_facts(medications: list) -> dict[str, Any]:
         "takes_lamotrigine": any(m.is_lamotrigine for m in medications),
         "takes_opioid": any(m.is_opioid for m in medications),
         "takes_other_sedative": any(m.is_other_sedative for m in medications),
+        "takes_oral_antidepressant": any(m.is_oral_antidepressant for m in medications),
     }
 
 
@@ -414,7 +427,15 @@ def _current_exclusions(patient, route: Route, on: dt.date) -> dict[str, str]:
         result = evaluate(facts, route, eligibility_params(patient.clinic_id), on)
     except InvalidFacts:
         return {}
-    return {f.rule_code: f.message for f in result.findings if f.verdict == Verdict.EXCLUDE}
+    return {f.rule_code: f.message for f in result.findings
+            if f.verdict == Verdict.EXCLUDE and f.rule_code not in SESSION_GUARDED_STOPS}
+
+
+def indication_problems_for(*, patient, indication: str) -> tuple[str, ...]:
+    """What the current intake lacks for a labeled indication (domain/indications.py), e.g. the oral
+    antidepressant of the esketamine MDSI indication; empty when nothing is missing."""
+    facts = intake_facts(patient, intake_of(patient), baseline_questionnaires(patient))
+    return indication_problems(facts, indication)
 
 
 def route_clearance_require(*, patient, route: str, on: dt.date) -> Clearance:

@@ -265,13 +265,14 @@ def _normalized_code(code: str) -> str:
 
 
 @transaction.atomic
-def diagnosis_add(*, actor, patient, code: str, note: str = "") -> Diagnosis:
+def diagnosis_add(*, actor, patient, code: str, note: str = "", onset_on=None) -> Diagnosis:
     """Add an ICD-10-CM diagnosis from the curated table; unknown codes and contradictions are refused."""
     code = _normalized_code(code or "")
     intake = _saved_intake(actor=actor, patient=patient)
     if intake.diagnoses.filter(code=code).exists():
         raise ValidationError({"code": f"{code} is already recorded."})
-    diagnosis = Diagnosis(clinic_id=patient.clinic_id, intake=intake, code=code, note=(note or "").strip())
+    diagnosis = Diagnosis(clinic_id=patient.clinic_id, intake=intake, code=code, note=(note or "").strip(),
+                          onset_on=onset_on)
     diagnosis.full_clean(exclude=["intake"], validate_constraints=False)
     _check_facts(patient, intake, diagnoses=[*intake.diagnoses.all(), diagnosis])
     diagnosis.save()
@@ -399,7 +400,8 @@ def intake_replace(*, actor, patient, diagnoses: list[dict] | None, medications:
             continue
         if code in {d.code for d in diagnosis_rows}:
             errors.setdefault(f"diagnoses[{n}].code", []).append(f"{code} is listed twice.")
-        diagnosis_rows.append(Diagnosis(clinic_id=patient.clinic_id, code=code, note=(item.get("note") or "").strip()))
+        diagnosis_rows.append(Diagnosis(clinic_id=patient.clinic_id, code=code, note=(item.get("note") or "").strip(),
+                                        onset_on=item.get("onset_on")))
     medication_rows = [Medication(clinic_id=patient.clinic_id, **_strip(_only(item, MEDICATION_FIELDS)))
                        for item in medications or []]
     trial_rows = [PriorTrial(clinic_id=patient.clinic_id, **_strip(_only(item, TRIAL_FIELDS)))

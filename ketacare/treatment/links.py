@@ -48,6 +48,31 @@ def route_clearance_for(*, patient, route: str, on: dt.date) -> RouteClearance:
     return RouteClearance(ok=bool(result.ok), reasons=tuple(result.reasons), snapshot=snapshot)
 
 
+# Protocols given for a labeled indication with requirements of its own (screening/domain/indications.py).
+INDICATION_OF_PROTOCOL = {"esketamine-mdsi": "mdsi"}
+
+
+def indication_problems_for(*, patient, protocol_key: str) -> tuple[str, ...]:
+    """What the patient's intake lacks for the protocol's indication (esketamine-and-rems.md §2, §3.2)."""
+    indication = INDICATION_OF_PROTOCOL.get(protocol_key)
+    if indication is None:
+        return ()
+    from ketacare.screening.selectors import indication_problems_for as screening_indication_problems
+
+    return screening_indication_problems(patient=patient, indication=indication)
+
+
+def phq9_totals(*, user, patient) -> list[tuple[dt.date, object]]:
+    """The patient's current (not amended) PHQ-9 totals as (local date, total), for the missed-session advice."""
+    from django.utils import timezone
+
+    from ketacare.instruments.selectors import responses_for
+
+    return [(timezone.localdate(r.answered_at), r.total)
+            for r in responses_for(user=user, patient=patient, instrument_key="phq-9").current()
+            if r.total is not None]
+
+
 def raise_alert(*, patient, code: str, severity: str, message: str, source_type: str, source_id: int, actor=None):
     from ketacare.safety.services import alert_raise
 

@@ -52,6 +52,9 @@ class IntakeFacts:
 
     # ICD-10-CM codes from icd10.TABLE; () = assessed, no diagnoses
     diagnoses: tuple[str, ...] | None = None
+    # Onset (event) dates of recorded diagnoses, as (code, date) pairs; a code without a pair has no recorded date.
+    # Needed for the cardiovascular / cerebrovascular event codes (icd10.CV_EVENT_CATEGORIES).
+    diagnosis_onsets: tuple[tuple[str, date], ...] | None = None
 
     # Psychiatric history
     psychosis_history: bool | None = None  # lifetime, includes current
@@ -62,6 +65,7 @@ class IntakeFacts:
     substance_use_disorder_current: bool | None = None  # incl. acute intoxication or withdrawal
     ketamine_misuse_history: bool | None = None  # non-prescribed ketamine/PCP use beyond rare recreational use
     prior_suicide_attempt: bool | None = None
+    suicidal_intent_current: bool | None = None  # clinician-assessed active intent now (instruments.md §6.3)
     lacks_capacity_to_consent: bool | None = None
 
     # Medical history
@@ -74,6 +78,7 @@ class IntakeFacts:
     cerebrovascular_disease: bool | None = None  # e.g. stroke, TIA
     raised_intracranial_pressure: bool | None = None
     hepatic_disease: bool | None = None
+    interstitial_cystitis: bool | None = None  # interstitial or ulcerative cystitis (esketamine-and-rems.md §5)
     pregnant: bool | None = None
     breastfeeding: bool | None = None
 
@@ -88,6 +93,9 @@ class IntakeFacts:
     takes_lamotrigine: bool | None = None
     takes_opioid: bool | None = None
     takes_other_sedative: bool | None = None  # non-benzodiazepine sedative hypnotics and other CNS depressants
+    # The MDSI indication is esketamine together with an oral antidepressant (esketamine-and-rems.md §2, §3.2);
+    # checked by domain/indications.py when that protocol is chosen, never required for TRD (§2 monotherapy).
+    takes_oral_antidepressant: bool | None = None
 
     # Prior treatment trials; () = assessed, none
     prior_trials: tuple[TreatmentTrial, ...] | None = None
@@ -97,6 +105,9 @@ class IntakeFacts:
     phq9_total: int | None = None
     phq9_item9: int | None = None
     bprs_positive_max_item: int | None = None  # highest of the 4 BPRS+ items, each 1-7; optional at intake
+
+    def onset_of(self, code: str) -> date | None:
+        return dict(self.diagnosis_onsets or ()).get(code)
 
     def diagnosis_categories(self) -> frozenset[Category]:
         return icd10.categories_of(self.diagnoses or ())
@@ -118,9 +129,11 @@ CONDITION_BY_CATEGORY: dict[Category, str] = {
     Category.INTRACEREBRAL_HEMORRHAGE: "intracerebral_hemorrhage_history",
     Category.RAISED_ICP: "raised_intracranial_pressure",
     Category.HYPERTENSION: "hypertension",
+    Category.HYPERTENSIVE_CRISIS: "hypertension_uncontrolled",  # urgency / emergency is never "controlled"
     Category.CARDIOVASCULAR: "cardiovascular_disease",
     Category.CEREBROVASCULAR: "cerebrovascular_disease",
     Category.HEPATIC: "hepatic_disease",
+    Category.CYSTITIS: "interstitial_cystitis",
     Category.PSYCHOSIS: "psychosis_history",
     Category.BIPOLAR: "mania_or_bipolar_history",
     Category.SUBSTANCE_USE: "substance_use_disorder_history",
@@ -185,6 +198,7 @@ def validate_facts(facts: IntakeFacts, *, today: date) -> tuple[FactError, ...]:
         errors.append(FactError("phq9_item9", "cannot exceed the PHQ-9 total"))
     errors += _check_range("bprs_positive_max_item", facts.bprs_positive_max_item, BPRS_ITEM)
     errors += _check_diagnoses(facts)
+    errors += _check_diagnosis_onsets(facts, today)
     errors += _check_benzodiazepine_dose(facts)
     errors += _check_prior_trials(facts.prior_trials)
     for narrow, broad in IMPLIES:
@@ -264,6 +278,29 @@ def _check_diagnoses(facts: IntakeFacts) -> list[FactError]:
                 errors.append(
                     FactError(name, f"is recorded as False but diagnosis {entry.code} ({entry.title}) is recorded")
                 )
+    return errors
+
+
+def _check_diagnosis_onsets(facts: IntakeFacts, today: date) -> list[FactError]:
+    field = "diagnosis_onsets"
+    onsets = facts.diagnosis_onsets
+    if onsets is None:
+        return []
+    if not isinstance(onsets, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in onsets):
+        return [FactError(field, "must be a tuple of (ICD-10-CM code, date) pairs")]
+    errors = []
+    recorded = set(facts.diagnoses or ())
+    seen: set[str] = set()
+    for code, on in onsets:
+        if not isinstance(on, date):
+            errors.append(FactError(field, f"{on!r} (for {code}) is not a date"))
+        elif on > today:
+            errors.append(FactError(field, f"the onset of {code} ({on.isoformat()}) is in the future"))
+        if code not in recorded:
+            errors.append(FactError(field, f"{code!r} has an onset date but is not a recorded diagnosis"))
+        if code in seen:
+            errors.append(FactError(field, f"{code} has two onset dates"))
+        seen.add(code)
     return errors
 
 

@@ -36,13 +36,22 @@ class Category(StrEnum):
     PTSD = "ptsd"
     OCD = "ocd"
     HYPERTENSION = "hypertension"
+    HYPERTENSIVE_CRISIS = "hypertensive_crisis"  # urgency or emergency: uncontrolled hypertension
     ANEURYSM = "aneurysm"
     AVM = "avm"
     INTRACEREBRAL_HEMORRHAGE = "intracerebral_hemorrhage"
     RAISED_ICP = "raised_icp"
     CARDIOVASCULAR = "cardiovascular"
     CEREBROVASCULAR = "cerebrovascular"
+    # Cardiovascular and cerebrovascular *events*: with an onset date inside the clinic's recency window they are
+    # unstable disease (iv-ketamine.md §7; esketamine-and-rems.md §4), older ones stay a caution.
+    MYOCARDIAL_INFARCTION = "myocardial_infarction"
+    STROKE_OR_TIA = "stroke_or_tia"
+    UNSTABLE_ANGINA = "unstable_angina"
+    DECOMPENSATED_HEART_FAILURE = "decompensated_heart_failure"
+    SIGNIFICANT_ARRHYTHMIA = "significant_arrhythmia"
     HEPATIC = "hepatic"
+    CYSTITIS = "cystitis"  # interstitial or ulcerative (Hunner lesion) cystitis, an esketamine warning
     PREGNANCY = "pregnancy"
     LACTATION = "lactation"
     SUICIDALITY = "suicidality"
@@ -146,7 +155,10 @@ _ROWS: tuple[tuple[str, str, tuple[Category, ...]], ...] = (
     # Hypertension
     ("I10", "Essential (primary) hypertension", (C.HYPERTENSION,)),
     ("I11.9", "Hypertensive heart disease without heart failure", (C.HYPERTENSION, C.CARDIOVASCULAR)),
-    ("I16.9", "Hypertensive crisis, unspecified", (C.HYPERTENSION,)),  # [U] I16.x added FY2019
+    # Hypertensive crisis (I16.x, added FY2019 [U]): uncontrolled hypertension whatever the checkbox says
+    ("I16.0", "Hypertensive urgency", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
+    ("I16.1", "Hypertensive emergency", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
+    ("I16.9", "Hypertensive crisis, unspecified", (C.HYPERTENSION, C.HYPERTENSIVE_CRISIS)),
     # Aneurysmal vascular disease (esketamine label: aorta, intracranial and peripheral arteries)
     ("I67.1", "Cerebral aneurysm, nonruptured", (C.ANEURYSM,)),
     ("I71.20", "Thoracic aortic aneurysm, without rupture, unspecified", (C.ANEURYSM,)),
@@ -183,21 +195,34 @@ _ROWS: tuple[tuple[str, str, tuple[Category, ...]], ...] = (
     ("I61.8", "Other nontraumatic intracerebral hemorrhage", (C.INTRACEREBRAL_HEMORRHAGE,)),
     ("I61.9", "Nontraumatic intracerebral hemorrhage, unspecified", (C.INTRACEREBRAL_HEMORRHAGE,)),
     ("I69.10", "Unspecified sequelae of nontraumatic intracerebral hemorrhage", (C.INTRACEREBRAL_HEMORRHAGE,)),
-    ("I60.9", "Nontraumatic subarachnoid hemorrhage, unspecified", (C.CEREBROVASCULAR,)),
-    ("I63.9", "Cerebral infarction, unspecified", (C.CEREBROVASCULAR,)),
+    ("I60.9", "Nontraumatic subarachnoid hemorrhage, unspecified", (C.CEREBROVASCULAR, C.STROKE_OR_TIA)),
+    ("I63.9", "Cerebral infarction, unspecified", (C.CEREBROVASCULAR, C.STROKE_OR_TIA)),
     ("I67.9", "Cerebrovascular disease, unspecified", (C.CEREBROVASCULAR,)),
-    ("G45.9", "Transient cerebral ischemic attack, unspecified", (C.CEREBROVASCULAR,)),
+    ("G45.9", "Transient cerebral ischemic attack, unspecified", (C.CEREBROVASCULAR, C.STROKE_OR_TIA)),
     ("Z86.73", "Personal history of TIA and cerebral infarction without residual deficits", (C.CEREBROVASCULAR,)),
     # Raised intracranial pressure
     ("G93.2", "Benign intracranial hypertension", (C.RAISED_ICP,)),
     ("G93.6", "Cerebral edema", (C.RAISED_ICP,)),
     # Cardiovascular disease
+    ("I20.0", "Unstable angina", (C.CARDIOVASCULAR, C.UNSTABLE_ANGINA)),
     ("I20.9", "Angina pectoris, unspecified", (C.CARDIOVASCULAR,)),
-    ("I21.9", "Acute myocardial infarction, unspecified", (C.CARDIOVASCULAR,)),
+    ("I21.3", "ST elevation (STEMI) myocardial infarction of unspecified site", (C.CARDIOVASCULAR,
+                                                                               C.MYOCARDIAL_INFARCTION)),
+    ("I21.4", "Non-ST elevation (NSTEMI) myocardial infarction", (C.CARDIOVASCULAR, C.MYOCARDIAL_INFARCTION)),
+    ("I21.9", "Acute myocardial infarction, unspecified", (C.CARDIOVASCULAR, C.MYOCARDIAL_INFARCTION)),
     ("I25.10", "Atherosclerotic heart disease of native coronary artery without angina pectoris", (C.CARDIOVASCULAR,)),
     ("I25.2", "Old myocardial infarction", (C.CARDIOVASCULAR,)),
+    ("I44.2", "Atrioventricular block, complete", (C.CARDIOVASCULAR, C.SIGNIFICANT_ARRHYTHMIA)),
+    ("I47.20", "Ventricular tachycardia, unspecified", (C.CARDIOVASCULAR, C.SIGNIFICANT_ARRHYTHMIA)),  # [U] FY2023
     ("I48.91", "Unspecified atrial fibrillation", (C.CARDIOVASCULAR,)),
+    ("I49.01", "Ventricular fibrillation", (C.CARDIOVASCULAR, C.SIGNIFICANT_ARRHYTHMIA)),
     ("I49.9", "Cardiac arrhythmia, unspecified", (C.CARDIOVASCULAR,)),
+    ("I50.21", "Acute systolic (congestive) heart failure", (C.CARDIOVASCULAR, C.DECOMPENSATED_HEART_FAILURE)),
+    ("I50.23", "Acute on chronic systolic (congestive) heart failure", (C.CARDIOVASCULAR,
+                                                                       C.DECOMPENSATED_HEART_FAILURE)),
+    ("I50.31", "Acute diastolic (congestive) heart failure", (C.CARDIOVASCULAR, C.DECOMPENSATED_HEART_FAILURE)),
+    ("I50.33", "Acute on chronic diastolic (congestive) heart failure", (C.CARDIOVASCULAR,
+                                                                        C.DECOMPENSATED_HEART_FAILURE)),
     ("I50.9", "Heart failure, unspecified", (C.CARDIOVASCULAR,)),
     # Hepatic disease
     ("B18.2", "Chronic viral hepatitis C", (C.HEPATIC,)),
@@ -213,8 +238,21 @@ _ROWS: tuple[tuple[str, str, tuple[Category, ...]], ...] = (
     ("E66.9", "Obesity, unspecified", (C.OTHER,)),
     ("G47.00", "Insomnia, unspecified", (C.OTHER,)),
     ("G89.29", "Other chronic pain", (C.OTHER,)),
-    ("N30.10", "Interstitial cystitis (chronic) without hematuria", (C.OTHER,)),
+    ("N30.10", "Interstitial cystitis (chronic) without hematuria", (C.CYSTITIS,)),
+    ("N30.11", "Interstitial cystitis (chronic) with hematuria", (C.CYSTITIS,)),
 )
+
+CV_EVENT_CATEGORIES: frozenset[Category] = frozenset({
+    Category.MYOCARDIAL_INFARCTION, Category.STROKE_OR_TIA, Category.UNSTABLE_ANGINA,
+    Category.DECOMPENSATED_HEART_FAILURE, Category.SIGNIFICANT_ARRHYTHMIA,
+})
+CV_EVENT_LABELS: dict[Category, str] = {
+    Category.MYOCARDIAL_INFARCTION: "myocardial infarction",
+    Category.STROKE_OR_TIA: "stroke or TIA",
+    Category.UNSTABLE_ANGINA: "unstable angina",
+    Category.DECOMPENSATED_HEART_FAILURE: "decompensated heart failure",
+    Category.SIGNIFICANT_ARRHYTHMIA: "significant arrhythmia",
+}
 
 TABLE: dict[str, Icd10Code] = {code: Icd10Code(code, title, frozenset(cats)) for code, title, cats in _ROWS}
 

@@ -40,11 +40,13 @@ from functools import cached_property
 from typing import Any
 
 from ketacare.core.errors import DomainError
+from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import (
     BPRS_ITEM,
     DIASTOLIC_MMHG,
     FACT_NAMES,
     MAX_AGE_YEARS,
+    PHQ9_ITEM,
     SYSTOLIC_MMHG,
     IntakeFacts,
     age_years,
@@ -54,7 +56,7 @@ from ketacare.screening.domain.icd10 import Category
 from ketacare.screening.domain.resistance import ResistanceSummary, summarize
 from ketacare.screening.domain.units import bmi
 
-RULESET_VERSION = "2026.1"
+RULESET_VERSION = "2026.2"
 
 
 class Route(StrEnum):
@@ -121,6 +123,15 @@ class EligibilityParams:
     phq9_item9_caution_at_least: int = 1
     # BPRS+ item >= 4 (moderate) as an alert is clinic policy [U] (instruments.md §9).
     bprs_positive_item_caution_at_least: int = 4
+    # An intake BP at crisis level counts as uncontrolled hypertension: the label has no number; the clinic action
+    # threshold "> 180/110" quoted in esketamine-and-rems.md §6 [S] (the same default as the session's BP alert,
+    # treatment/domain/vitals.py) is clinic policy.
+    bp_crisis_systolic_above_mmhg: int = 180
+    bp_crisis_diastolic_above_mmhg: int = 110
+    # A myocardial infarction, stroke/TIA, unstable angina, decompensated heart failure or significant arrhythmia
+    # this recent is "unstable" disease (iv-ketamine.md §7; esketamine-and-rems.md §4). The sources name no period:
+    # 180 days (6 months) is clinic policy [U], to be confirmed by the medical director.
+    cv_event_recency_days: int = 180
 
     def __post_init__(self) -> None:
         errors = {}
@@ -183,6 +194,19 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "bprs_positive_item_caution_at_least": ParamSpec(
         BPRS_ITEM.low, BPRS_ITEM.high, "BPRS+ item: caution at or above",
         "instruments.md §9 [U]: an item >= 4 (moderate) is clinic policy; items are rated 1-7"),
+    "bp_crisis_systolic_above_mmhg": ParamSpec(
+        140, 200, "Intake systolic BP at crisis level: above (mmHg)",
+        "esketamine-and-rems.md §6 [S]: clinic action thresholds > 180/110 (recheck) and > 200/120 (once); no "
+        "published label number. Never laxer than 200/120, never stricter than the 140/90 caution"),
+    "bp_crisis_diastolic_above_mmhg": ParamSpec(
+        90, 120, "Intake diastolic BP at crisis level: above (mmHg)",
+        "esketamine-and-rems.md §6 [S]: clinic action thresholds > 180/110 (recheck) and > 200/120 (once); no "
+        "published label number. Never laxer than 200/120, never stricter than the 140/90 caution"),
+    "cv_event_recency_days": ParamSpec(
+        30, 3650, "Recent cardiovascular / cerebrovascular event: within (days)",
+        "iv-ketamine.md §7 [C] (unstable cardiac, arrhythmic or cerebrovascular illness excluded) and "
+        "esketamine-and-rems.md §4 [C] (a BP rise posing a serious risk); no published period: the default of 180 "
+        "days is clinic policy [U]"),
 }
 
 
@@ -230,6 +254,26 @@ class Context:
         f = self.facts
         return None if f.weight_kg is None or f.height_cm is None else bmi(f.weight_kg, f.height_cm)
 
+    @cached_property
+    def cv_events(self) -> tuple[tuple[str, str, date | None], ...] | None:
+        """Recorded event diagnoses as (code, event label, onset date or None); None when diagnoses are unknown."""
+        if self.facts.diagnoses is None:
+            return None
+        events = []
+        for code in self.facts.diagnoses:
+            categories = icd10.lookup(code).categories & icd10.CV_EVENT_CATEGORIES
+            if categories:
+                label = " / ".join(icd10.CV_EVENT_LABELS[c] for c in sorted(categories))
+                events.append((code, label, self.facts.onset_of(code)))
+        return tuple(events)
+
+    @cached_property
+    def recent_cv_events(self) -> str:
+        """The events inside the recency window, for messages ("I21.4 myocardial infarction on 2026-05-01")."""
+        window = self.params.cv_event_recency_days
+        return ", ".join(f"{code} {label} on {on.isoformat()}" for code, label, on in self.cv_events or ()
+                         if on is not None and (self.today - on).days <= window)
+
     def has(self, category: Category) -> Tri:
         return None if self.facts.diagnoses is None else category in self.facts.diagnosis_categories()
 
@@ -245,6 +289,8 @@ class Rule:
     applies: Callable[[Context], Tri]
     # Reported as missing when the rule is undecided although none of `needs` is None (incomplete contents).
     undecided_fields: tuple[str, ...] = field(default=())
+    # For a stop that is "not eligible now" rather than for good: what has to happen before it no longer applies.
+    clears: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,6 +299,7 @@ class Finding:
     verdict: Verdict
     message: str
     citation: Citation
+    clears: str = ""  # what lifts a temporary stop (empty for a lasting finding)
 
 
 @dataclass(frozen=True)
@@ -299,7 +346,7 @@ def lifetime(history: str, present: str) -> Callable[[Context], Tri]:
 
 def current(history: str, present: str) -> Callable[[Context], Tri]:
     """Present now; known absent when the lifetime fact is False."""
-    return lambda c: False if c.facts.condition(history) is False else getattr(c.facts, present)
+    return lambda c: False if c.facts.condition(history) is False else c.facts.condition(present)
 
 
 def _under_min_age(c: Context) -> Tri:
@@ -312,6 +359,24 @@ def _baseline_bp_elevated(c: Context) -> Tri:
         above(f.systolic_mmhg, p.baseline_systolic_caution_above_mmhg),
         above(f.diastolic_mmhg, p.baseline_diastolic_caution_above_mmhg),
     )
+
+
+def _bp_crisis_level(c: Context) -> Tri:
+    f, p = c.facts, c.params
+    return any_of(
+        above(f.systolic_mmhg, p.bp_crisis_systolic_above_mmhg),
+        above(f.diastolic_mmhg, p.bp_crisis_diastolic_above_mmhg),
+    )
+
+
+def _recent_cv_event(c: Context) -> Tri:
+    """An event diagnosis with an onset inside the window: True; one without an onset date: undecided."""
+    events = c.cv_events
+    if events is None:
+        return None
+    if c.recent_cv_events:
+        return True
+    return None if any(on is None for _, _, on in events) else False
 
 
 def _cns_depressant(c: Context) -> Tri:
@@ -370,6 +435,20 @@ def _cssrs_is(level: str) -> Callable[[Context], Tri]:
     return lambda c: None if c.facts.cssrs_risk is None else c.facts.cssrs_risk == level
 
 
+def _active_intent(c: Context) -> Tri:
+    """Item 9 at its highest answer and the clinician found active intent. The intent question is only asked
+    (undecided until recorded) when item 9 is at its highest; recorded intent alone is C-SSRS HIGH territory
+    and is counted too."""
+    f = c.facts
+    if f.suicidal_intent_current is True:
+        return True
+    if f.phq9_item9 is None:
+        return None
+    if f.phq9_item9 < PHQ9_ITEM.high:
+        return False
+    return f.suicidal_intent_current
+
+
 def _phq9_item9_positive(c: Context) -> Tri:
     item9 = c.facts.phq9_item9
     return None if item9 is None else item9 >= c.params.phq9_item9_caution_at_least
@@ -412,6 +491,24 @@ def instruments(section: str) -> Citation:
 
 BP_ICP = "§4 (contraindicated when a rise in BP or intracranial pressure poses a serious risk)"
 ESK_LIST_FOR_IV = "§7 (esketamine contraindications applied to racemic ketamine by many clinics [U])"
+SUICIDE_CLEARS = (
+    "A clinician's documented same-day evaluation and a repeat C-SSRS screen below HIGH (with no active intent "
+    "recorded); then evaluate eligibility again. Dosing stays blocked at the session until the alert is cleared."
+)
+BP_CRISIS_MESSAGE = (
+    "Not eligible now: intake BP {f.systolic_mmhg}/{f.diastolic_mmhg} mmHg is above the crisis level "
+    "{p.bp_crisis_systolic_above_mmhg}/{p.bp_crisis_diastolic_above_mmhg}: this is uncontrolled hypertension, not "
+    "controlled. With crisis symptoms (chest pain, dyspnea, severe headache, visual change, focal deficit) send for "
+    "emergency care."
+)
+BP_CRISIS_CLEARS = (
+    "Blood pressure brought under control and a new intake reading at or below the crisis level; then evaluate "
+    "eligibility again."
+)
+CV_EVENT_CLEARS = (
+    "The event is older than the clinic's recency window and the treating physician documents that the condition "
+    "is stable; then evaluate eligibility again (older events remain a caution)."
+)
 BY_ANALOGY = "§5 drug interactions (same drug class; applied to IV racemic ketamine by analogy [U])"
 
 # fmt: off
@@ -438,6 +535,15 @@ RULES: tuple[Rule, ...] = (
          esk(BP_ICP + "; §6 do-not-dose"),
          "Uncontrolled hypertension: the expected BP rise (>= 40/25 mmHg in 8-19 %) poses a serious risk.",
          current("hypertension", "hypertension_uncontrolled")),
+    Rule("esk.bp_crisis_level", ESK, EXCLUDE, ("systolic_mmhg", "diastolic_mmhg"),
+         esk("§6 do-not-dose (crisis-level BP is uncontrolled hypertension; clinic threshold [S])"),
+         BP_CRISIS_MESSAGE, _bp_crisis_level, clears=BP_CRISIS_CLEARS),
+    Rule("esk.lacks_capacity_to_consent", ESK, EXCLUDE, ("lacks_capacity_to_consent",),
+         esk("§8.2 patients (patient and prescriber sign the Patient Enrollment Form; the patient must understand "
+             "the monitoring)"),
+         "No capacity to consent: the patient must sign the REMS enrolment and understand observed "
+         "self-administration, the 2-hour monitoring and no driving until the next day.",
+         condition("lacks_capacity_to_consent")),
     Rule("esk.under_minimum_age", ESK, EXCLUDE, ("date_of_birth",),
          esk("§2 limitations of use (adults; not approved for pediatric patients)"),
          "Age {c.age} is below the minimum of {p.min_age_years}; esketamine is approved for adults only.",
@@ -452,6 +558,11 @@ RULES: tuple[Rule, ...] = (
          esk("§5 blood-pressure increase"),
          "Hypertension: BP rises after every dose (peak about 40 min, lasting about 4 h); document BP control.",
          lifetime("hypertension", "hypertension_uncontrolled")),
+    Rule("esk.recent_cardiovascular_event", ESK, EXCLUDE, ("diagnoses",),
+         esk(BP_ICP),
+         "Not eligible now: recent {c.recent_cv_events} (within {p.cv_event_recency_days} days): a rise in blood "
+         "pressure poses a serious risk.",
+         _recent_cv_event, undecided_fields=("diagnosis_onsets",), clears=CV_EVENT_CLEARS),
     Rule("esk.cardiovascular_disease", ESK, CAUTION, ("cardiovascular_disease",),
          esk(BP_ICP),
          "Cardiovascular disease: the prescriber must judge and document that a BP rise is not a serious risk.",
@@ -493,6 +604,11 @@ RULES: tuple[Rule, ...] = (
     Rule("esk.breastfeeding", ESK, CAUTION, ("breastfeeding",),
          esk("§5 lactation"), "Breastfeeding is not recommended during treatment.",
          condition("breastfeeding")),
+    Rule("esk.interstitial_cystitis", ESK, CAUTION, ("interstitial_cystitis",),
+         esk("§5 ulcerative or interstitial cystitis"),
+         "Interstitial or ulcerative cystitis: a labeled warning; ask about urinary symptoms at each visit and "
+         "document the risk-benefit decision.",
+         condition("interstitial_cystitis")),
     Rule("esk.off_label_diagnosis", ESK, CAUTION, ("diagnoses",),
          esk("§2 indications"),
          "No major depressive disorder recorded: esketamine is labeled only for TRD or MDD with acute suicidal "
@@ -536,6 +652,9 @@ RULES: tuple[Rule, ...] = (
          iv("§7 (unstable medical illness such as uncontrolled hypertension)"),
          "Uncontrolled hypertension: excluded (controlled hypertension is allowed).",
          current("hypertension", "hypertension_uncontrolled")),
+    Rule("iv.bp_crisis_level", IV, EXCLUDE, ("systolic_mmhg", "diastolic_mmhg"),
+         iv("§7 (uncontrolled hypertension excluded; crisis-level threshold from esketamine-and-rems.md §6 [S])"),
+         BP_CRISIS_MESSAGE, _bp_crisis_level, clears=BP_CRISIS_CLEARS),
     Rule("iv.hypersensitivity", IV, EXCLUDE, ("hypersensitivity_ketamine",),
          iv("§7 (medical contraindication to ketamine)"),
          "Hypersensitivity to ketamine: excluded.", condition("hypersensitivity_ketamine")),
@@ -564,6 +683,11 @@ RULES: tuple[Rule, ...] = (
          iv("§6 (every patient with a hypertension history had a BP surge)"),
          "Hypertension: expect a BP surge during infusion; document BP control.",
          lifetime("hypertension", "hypertension_uncontrolled")),
+    Rule("iv.recent_cardiovascular_event", IV, EXCLUDE, ("diagnoses",),
+         iv("§7 (unstable medical illness: significant cardiac arrhythmia, unstable cerebrovascular disease)"),
+         "Not eligible now: recent {c.recent_cv_events} (within {p.cv_event_recency_days} days): unstable "
+         "cardiovascular or cerebrovascular disease is a trial exclusion.",
+         _recent_cv_event, undecided_fields=("diagnosis_onsets",), clears=CV_EVENT_CLEARS),
     Rule("iv.cardiovascular_disease", IV, CAUTION, ("cardiovascular_disease",),
          iv("§7 (significant arrhythmia excluded; ischaemic heart disease listed as contraindication [S])"),
          "Cardiovascular disease: document that it is stable and that a BP/HR rise is acceptable.",
@@ -605,11 +729,18 @@ RULES: tuple[Rule, ...] = (
          "every order.",
          _weight_and_height_recorded),
     # -- both routes: suicide risk and psychotic symptoms (instruments.md) ---------------------------------------
-    Rule("suicide.cssrs_high", BOTH, CAUTION, ("cssrs_risk",),
-         instruments("§6.2-§6.3 (HIGH)"),
-         "C-SSRS screener HIGH risk: immediate clinician evaluation and safety precautions; no dosing until "
-         "evaluated. Treatment does not replace hospitalization when it is indicated.",
-         _cssrs_is("high")),
+    Rule("suicide.cssrs_high", BOTH, EXCLUDE, ("cssrs_risk",),
+         instruments("§6.3 (HIGH: do not dose until evaluated); §6.2 triage"),
+         "Not eligible now: C-SSRS screener HIGH risk. Same-day clinician or behavioral-health evaluation, "
+         "patient-safety precautions and a higher level of care (emergency pathway per policy) come before any "
+         "dose; ketamine treatment does not replace hospitalization when it is indicated.",
+         _cssrs_is("high"), clears=SUICIDE_CLEARS),
+    Rule("suicide.active_intent", BOTH, EXCLUDE, ("phq9_item9",),
+         instruments("§1.3 item 9 rule (score 2-3: urgent review before any dosing); §6.3 (HIGH)"),
+         "Not eligible now: active suicidal intent recorded by the clinician (asked whenever PHQ-9 item 9 is at "
+         "its highest, \"nearly every day\"). Same-day clinician evaluation and a higher level of care come "
+         "before any dose.",
+         _active_intent, undecided_fields=("suicidal_intent_current",), clears=SUICIDE_CLEARS),
     Rule("suicide.cssrs_moderate", BOTH, CAUTION, ("cssrs_risk",),
          instruments("§6.2-§6.3 (MODERATE)"),
          "C-SSRS screener MODERATE risk: same-day behavioral-health consult and a safety plan.",
@@ -635,6 +766,12 @@ RULES: tuple[Rule, ...] = (
 # fmt: on
 
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+# Stops that, once a course has started, the session enforces itself: every C-SSRS HIGH answer raises a suicide-risk
+# alert that blocks dosing until a prescriber clears it (safety/domain/rules.py::SUICIDE_RISK_CODES). The route
+# clearance's "new exclusion since approval" safety net leaves these to that block, so the prescriber's clearance
+# of the alert still lets the session go on; a new evaluation still shows them as "not eligible now".
+SESSION_GUARDED_STOPS: frozenset[str] = frozenset({"suicide.cssrs_high"})
 _VERDICT_ORDER = {EXCLUDE: 0, CAUTION: 1, INFO: 2}
 
 
@@ -655,7 +792,7 @@ def evaluate(facts: IntakeFacts, route: Route | str, params: EligibilityParams, 
         outcome = rule.applies(context)
         if outcome is True:
             message = rule.message.format(f=facts, p=params, c=context)
-            findings.append(Finding(rule.code, rule.verdict, message, rule.citation))
+            findings.append(Finding(rule.code, rule.verdict, message, rule.citation, rule.clears))
         elif outcome is None:
             undecided.append(rule.code)
             unrecorded = [name for name in rule.needs if getattr(facts, name) is None]

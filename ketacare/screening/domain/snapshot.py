@@ -77,6 +77,8 @@ def facts_from_dict(data: dict[str, Any]) -> IntakeFacts:
             values[name] = Decimal(value)
         elif name == "diagnoses":
             values[name] = tuple(value)
+        elif name == "diagnosis_onsets":
+            values[name] = tuple((code, date.fromisoformat(on)) for code, on in value)
         elif name == "prior_trials":
             values[name] = tuple(trial_from_dict(t) for t in value)
         elif name == "cssrs_risk":
@@ -107,7 +109,8 @@ def result_to_dict(result: EligibilityResult) -> dict[str, Any]:
         "status": str(result.status),
         "ruleset_version": result.ruleset_version,
         "findings": [
-            {"rule_code": f.rule_code, "verdict": str(f.verdict), "message": f.message, "citation": str(f.citation)}
+            {"rule_code": f.rule_code, "verdict": str(f.verdict), "message": f.message, "citation": str(f.citation),
+             "clears": f.clears}
             for f in result.findings
         ],
         "missing_facts": list(result.missing_facts),

@@ -56,6 +56,7 @@ class CompleteIntakeFactory(IntakeFactory):
     substance_use_disorder_current = False
     ketamine_misuse_history = False
     prior_suicide_attempt = False
+    suicidal_intent_current = False
     lacks_capacity_to_consent = False
     hypertension = False
     hypertension_uncontrolled = False
@@ -66,6 +67,7 @@ class CompleteIntakeFactory(IntakeFactory):
     cerebrovascular_disease = False
     raised_intracranial_pressure = False
     hepatic_disease = False
+    interstitial_cystitis = False
     pregnant = False
     breastfeeding = False
     hypersensitivity_ketamine = False

@@ -28,6 +28,8 @@ def api_facts(facts) -> dict:
     weight, height = data.pop("weight_kg"), data.pop("height_cm")
     data["weight"] = None if weight is None else {"value": weight, "unit": "kg"}
     data["height"] = None if height is None else {"value": height, "unit": "cm"}
+    onsets = data.pop("diagnosis_onsets")
+    data["diagnosis_onsets"] = None if onsets is None else dict(onsets)  # the API takes {code: date}
     return data
 
 
@@ -60,7 +62,7 @@ def test_evaluate_converts_units_and_names_missing_facts(client, nurse, bearer):
     assert [r["route"] for r in body["results"]] == ["iv-ketamine", "esketamine"]
     assert all(r["status"] == "incomplete" for r in body["results"])
     assert "diagnoses" in body["results"][0]["missing_facts"] and "cssrs_risk" in body["results"][0]["missing_facts"]
-    assert body["ruleset_version"] == "2026.1"
+    assert body["ruleset_version"] == "2026.2"
 
 
 @pytest.mark.parametrize(("facts", "field", "words"), [
@@ -71,6 +73,8 @@ def test_evaluate_converts_units_and_names_missing_facts(client, nurse, bearer):
     ({"diagnoses": ["F41.1", "Z99.99"]}, "facts.diagnoses[1]", "not in KetaCare's curated table"),
     ({"date_of_birth": "2999-01-01"}, "facts.date_of_birth", "in the future"),
     ({"phq9_item9": 7}, "facts.phq9_item9", "outside 0-3"),
+    ({"diagnoses": ["I16.0"], "hypertension_uncontrolled": False}, "facts.hypertension_uncontrolled",
+     "diagnosis I16.0 (Hypertensive urgency) is recorded"),
 ])
 def test_evaluate_refuses_bad_facts_with_field_messages(client, nurse, bearer, facts, field, words):
     response = post(client, EVALUATE, {"facts": facts}, nurse, bearer)
@@ -96,7 +100,8 @@ def test_evaluate_never_crashes_on_arbitrary_input(client, nurse, bearer, facts)
         assert body["detail"], body
         for problem in body["detail"]:
             assert problem["msg"].strip() and "Traceback" not in problem["msg"]
-            assert problem["loc"][0] == "body" and set(problem["loc"][1:]) & (set(facts) | {"facts"}), problem
+            named = {str(part).split("[")[0].removeprefix("facts.") for part in problem["loc"][1:]}  # "facts.weight"
+            assert problem["loc"][0] == "body" and named & (set(facts) | {"facts"}), problem
         return
     assert {result["route"] for result in body["results"]} == {"esketamine", "iv-ketamine"}
     for result in body["results"]:
@@ -162,6 +167,9 @@ def test_intake_put_replaces_lists(client, patient, nurse, bearer):
     ({"vitals_taken_at": "2999-01-01T00:00:00Z"}, "vitals_taken_at"),
     ({"diagnoses": [{"code": "Z99.99"}]}, "diagnoses[0].code"),
     ({"diagnoses": [{"code": "I67.1"}], "aneurysmal_vascular_disease": False}, "aneurysmal_vascular_disease"),
+    # a hypertensive crisis code with "uncontrolled: no" (issue 13 point 2)
+    ({"diagnoses": [{"code": "I16.1"}], "hypertension": True, "hypertension_uncontrolled": False},
+     "hypertension_uncontrolled"),
     ({"medications": [{"name": "sertraline", "lorazepam_eq_mg_per_day": "2"}]},
      "medications[0].lorazepam_eq_mg_per_day"),
 ])
@@ -192,7 +200,7 @@ def test_prescriber_evaluates_and_signs_in_one_call(client, assessed, prescriber
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "eligible" and body["outcome"] == "approve" and body["in_effect"] is True
-    assert body["signed_by"] == "Priya Raman" and body["ruleset_version"] == "2026.1"
+    assert body["signed_by"] == "Priya Raman" and body["ruleset_version"] == "2026.2"
     assert body["facts"]["diagnoses"] == ["F33.1", "F40.10"]
     listed = client.get(decisions_url(assessed), headers=bearer(nurse)).json()
     assert [d["id"] for d in listed] == [body["id"]]

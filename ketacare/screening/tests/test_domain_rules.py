@@ -30,6 +30,7 @@ from ketacare.screening.domain.rules import (
     RULES_BY_CODE,
     RULESET_VERSION,
     EligibilityParams,
+    ParamsInvalid,
     Route,
     Status,
     Verdict,
@@ -98,6 +99,8 @@ def test_a_clean_intake_is_eligible_for_both_routes():
 
 ESK_FILE, IV_FILE, INSTR = "esketamine-and-rems.md", "iv-ketamine.md", "instruments.md"
 MDD_ONLY = (trial("sertraline"),)
+RECENT_MI = {"diagnoses": ("F33.1", "F40.10", "I21.4"), "cardiovascular_disease": True,
+             "diagnosis_onsets": (("I21.4", date(2026, 5, 1)),)}
 
 # (route, rule code, verdict, cited file, changes to CLEAN that should trigger it)
 # fmt: off
@@ -110,10 +113,12 @@ CONTRAINDICATIONS = [
     (ESK, "esk.raised_intracranial_pressure", EXCLUDE, ESK_FILE, {"raised_intracranial_pressure": True}),
     (ESK, "esk.uncontrolled_hypertension", EXCLUDE, ESK_FILE,
      {"hypertension": True, "hypertension_uncontrolled": True}),
+    (ESK, "esk.bp_crisis_level", EXCLUDE, ESK_FILE, {"systolic_mmhg": 181}),
     (ESK, "esk.under_minimum_age", EXCLUDE, ESK_FILE, {"date_of_birth": date(2008, 7, 2)}),
     # esketamine: warnings, esketamine-and-rems.md §2, §4 (BP/ICP judgement), §5, §6
     (ESK, "esk.baseline_bp_elevated", CAUTION, ESK_FILE, {"systolic_mmhg": 141}),
     (ESK, "esk.hypertension", CAUTION, ESK_FILE, {"hypertension": True}),
+    (ESK, "esk.recent_cardiovascular_event", EXCLUDE, ESK_FILE, RECENT_MI),
     (ESK, "esk.cardiovascular_disease", CAUTION, ESK_FILE, {"cardiovascular_disease": True}),
     (ESK, "esk.cerebrovascular_disease", CAUTION, ESK_FILE, {"cerebrovascular_disease": True}),
     (ESK, "esk.psychosis", CAUTION, ESK_FILE, {"psychosis_history": True}),
@@ -124,6 +129,8 @@ CONTRAINDICATIONS = [
     (ESK, "esk.bp_raising_drug", CAUTION, ESK_FILE, {"takes_maoi": True}),
     (ESK, "esk.pregnancy", CAUTION, ESK_FILE, {"pregnant": True}),
     (ESK, "esk.breastfeeding", CAUTION, ESK_FILE, {"breastfeeding": True}),
+    (ESK, "esk.interstitial_cystitis", CAUTION, ESK_FILE, {"interstitial_cystitis": True}),
+    (ESK, "esk.lacks_capacity_to_consent", EXCLUDE, ESK_FILE, {"lacks_capacity_to_consent": True}),
     (ESK, "esk.off_label_diagnosis", CAUTION, ESK_FILE, {"diagnoses": ("F40.10", "F41.1")}),
     (ESK, "esk.not_treatment_resistant", CAUTION, ESK_FILE, {"prior_trials": MDD_ONLY}),
     (ESK, "esk.meets_trd_definition", INFO, ESK_FILE, {}),
@@ -138,6 +145,7 @@ CONTRAINDICATIONS = [
     (IV, "iv.substance_use_disorder_current", EXCLUDE, IV_FILE,
      {"substance_use_disorder_history": True, "substance_use_disorder_current": True}),
     (IV, "iv.uncontrolled_hypertension", EXCLUDE, IV_FILE, {"hypertension": True, "hypertension_uncontrolled": True}),
+    (IV, "iv.bp_crisis_level", EXCLUDE, IV_FILE, {"systolic_mmhg": 150, "diastolic_mmhg": 111}),
     (IV, "iv.hypersensitivity", EXCLUDE, IV_FILE, {"hypersensitivity_ketamine": True}),
     (IV, "iv.aneurysmal_vascular_disease", EXCLUDE, IV_FILE, {"aneurysmal_vascular_disease": True}),
     (IV, "iv.arteriovenous_malformation", EXCLUDE, IV_FILE, {"arteriovenous_malformation": True}),
@@ -147,6 +155,7 @@ CONTRAINDICATIONS = [
     # IV ketamine: relative, iv-ketamine.md §3, §4, §6, §7 (drug interactions by analogy with the esketamine label)
     (IV, "iv.baseline_bp_elevated", CAUTION, IV_FILE, {"diastolic_mmhg": 91}),
     (IV, "iv.hypertension", CAUTION, IV_FILE, {"hypertension": True}),
+    (IV, "iv.recent_cardiovascular_event", EXCLUDE, IV_FILE, RECENT_MI),
     (IV, "iv.cardiovascular_disease", CAUTION, IV_FILE, {"cardiovascular_disease": True}),
     (IV, "iv.cerebrovascular_disease", CAUTION, IV_FILE, {"cerebrovascular_disease": True}),
     (IV, "iv.psychosis_history", CAUTION, IV_FILE, {"psychosis_history": True}),
@@ -162,7 +171,9 @@ CONTRAINDICATIONS = [
 # Suicide risk and psychotic symptoms apply to both routes: instruments.md §1.3, §6.2-§6.3, §9.
 for _route in (ESK, IV):
     CONTRAINDICATIONS += [
-        (_route, "suicide.cssrs_high", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.HIGH}),
+        (_route, "suicide.cssrs_high", EXCLUDE, INSTR, {"cssrs_risk": CssrsRisk.HIGH}),
+        (_route, "suicide.active_intent", EXCLUDE, INSTR,
+         {"phq9_item9": 3, "phq9_total": 20, "suicidal_intent_current": True}),
         (_route, "suicide.cssrs_moderate", CAUTION, INSTR, {"cssrs_risk": CssrsRisk.MODERATE}),
         (_route, "suicide.cssrs_low", INFO, INSTR, {"cssrs_risk": CssrsRisk.LOW}),
         (_route, "suicide.phq9_item9_positive", CAUTION, INSTR, {"phq9_item9": 1}),
@@ -275,13 +286,195 @@ def test_phq9_item9_of_zero_is_silent_but_never_assumed():
     assert result.missing_facts == ("phq9_item9",)
 
 
-def test_cssrs_high_is_a_caution_not_an_exclusion_because_mdsi_is_a_labeled_indication():
-    result = run(ESK, replace(CLEAN, cssrs_risk=CssrsRisk.HIGH, phq9_item9=3, phq9_total=20))
-    assert result.status == Status.ELIGIBLE_WITH_CAUTIONS
-    assert {"suicide.cssrs_high", "suicide.phq9_item9_positive"} <= set(codes(result))
-    assert "no dosing until evaluated" in next(
-        f.message for f in result.findings if f.rule_code == "suicide.cssrs_high"
-    )
+SUICIDE_STOP_ROWS = [
+    # (route, changes to CLEAN, stopped?) on both sides of each boundary
+    *[(route, {"cssrs_risk": level}, level == CssrsRisk.HIGH) for route in (ESK, IV) for level in CssrsRisk],
+    *[(route, {"phq9_item9": item9, "phq9_total": 20, "suicidal_intent_current": intent}, item9 == 3 and intent)
+      for route in (ESK, IV) for item9 in (2, 3) for intent in (False, True) if not (intent and item9 < 3)],
+]
+
+
+@pytest.mark.parametrize(("route", "changes", "stopped"), SUICIDE_STOP_ROWS)
+def test_high_suicide_risk_is_a_stop_at_eligibility_instruments_6_3(route, changes, stopped):
+    """instruments.md §6.3: HIGH risk (C-SSRS HIGH, or PHQ-9 item 9 at its highest with active intent) means
+    same-day evaluation and a higher level of care before any dose: "not eligible now", with what clears it."""
+    result = run(route, replace(CLEAN, **changes))
+    stops = [f for f in result.findings if f.rule_code in {"suicide.cssrs_high", "suicide.active_intent"}]
+    assert (result.status == Status.NOT_ELIGIBLE) is stopped
+    assert bool(stops) is stopped
+    for finding in stops:
+        assert finding.verdict == EXCLUDE
+        assert finding.message.startswith("Not eligible now")
+        assert "repeat C-SSRS" in finding.clears
+        assert finding.citation.file == INSTR and "§6.3" in finding.citation.section
+
+
+def test_recorded_active_intent_stops_whatever_item9_says_instruments_6_3():
+    result = run(ESK, replace(CLEAN, suicidal_intent_current=True))
+    assert result.status == Status.NOT_ELIGIBLE
+    assert "suicide.active_intent" in codes(result)
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+def test_item9_at_its_highest_asks_for_intent_instruments_1_3(route):
+    result = run(route, replace(CLEAN, phq9_item9=3, phq9_total=20, suicidal_intent_current=None))
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("suicidal_intent_current",)
+    # below the highest answer, intent is not asked for
+    lower = run(route, replace(CLEAN, phq9_item9=2, phq9_total=20, suicidal_intent_current=None))
+    assert "suicidal_intent_current" not in lower.missing_facts
+
+
+TEMPORARY_STOPS = {"suicide.cssrs_high", "suicide.active_intent", "esk.bp_crisis_level", "iv.bp_crisis_level",
+                   "esk.recent_cardiovascular_event", "iv.recent_cardiovascular_event"}
+
+
+def test_only_temporary_stops_say_what_clears_them():
+    assert {rule.code for rule in RULES if rule.clears} == TEMPORARY_STOPS
+    assert all(RULES_BY_CODE[code].verdict == EXCLUDE for code in TEMPORARY_STOPS)
+
+
+BP_CRISIS_ROWS = [
+    # (route, systolic, diastolic, stopped): "> 180/110" (esketamine-and-rems.md §6 [S]); the limit itself is not above
+    (route, systolic, diastolic, stopped)
+    for route in (ESK, IV)
+    for systolic, diastolic, stopped in ((180, 110, False), (181, 110, True), (180, 111, True), (200, 120, True))
+]
+
+
+@pytest.mark.parametrize(("route", "systolic", "diastolic", "stopped"), BP_CRISIS_ROWS)
+def test_intake_bp_at_crisis_level_is_uncontrolled_hypertension_esketamine_6_iv_7(route, systolic, diastolic,
+                                                                                  stopped):
+    """esketamine-and-rems.md §6 (do-not-dose; clinic threshold > 180/110) and iv-ketamine.md §7 (uncontrolled
+    hypertension excluded): a crisis-level reading must not pass as "controlled", even with "uncontrolled: no"."""
+    facts = replace(CLEAN, hypertension=True, hypertension_uncontrolled=False, systolic_mmhg=systolic,
+                    diastolic_mmhg=diastolic)
+    result = run(route, facts)
+    code = f"{'esk' if route == ESK else 'iv'}.bp_crisis_level"
+    assert (code in codes(result)) is stopped
+    assert (result.status == Status.NOT_ELIGIBLE) is stopped
+    if stopped:
+        finding = next(f for f in result.findings if f.rule_code == code)
+        assert f"{systolic}/{diastolic}" in finding.message and "180/110" in finding.message
+        assert "§6" in finding.citation.section or "§7" in finding.citation.section
+        assert finding.clears
+
+
+def test_a_clinic_may_set_a_stricter_crisis_level_but_not_a_laxer_one():
+    strict = EligibilityParams(bp_crisis_systolic_above_mmhg=160, bp_crisis_diastolic_above_mmhg=100)
+    assert run(ESK, replace(CLEAN, systolic_mmhg=161), strict).status == Status.NOT_ELIGIBLE
+    with pytest.raises(ParamsInvalid) as refused:
+        EligibilityParams(bp_crisis_systolic_above_mmhg=201)
+    assert "bp_crisis_systolic_above_mmhg" in refused.value.errors
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("code", ["I16.0", "I16.1", "I16.9"])
+def test_a_hypertensive_crisis_code_is_uncontrolled_hypertension(route, code):
+    """esketamine-and-rems.md §4 (BP rise a serious risk) / iv-ketamine.md §7: urgency or emergency is uncontrolled."""
+    facts = replace(CLEAN, diagnoses=("F33.1", code), hypertension=None, hypertension_uncontrolled=None)
+    result = run(route, facts)
+    rule = "esk.uncontrolled_hypertension" if route == ESK else "iv.uncontrolled_hypertension"
+    assert rule in codes(result) and result.status == Status.NOT_ELIGIBLE
+    assert "hypertension_uncontrolled" not in result.missing_facts
+    # essential hypertension alone is the other side of the boundary: controlled is allowed
+    controlled = run(route, replace(facts, diagnoses=("F33.1", "I10"), hypertension_uncontrolled=False))
+    assert rule not in codes(controlled) and controlled.status == Status.ELIGIBLE_WITH_CAUTIONS
+
+
+@pytest.mark.parametrize("code", ["I16.0", "I16.1", "I16.9"])
+def test_a_crisis_code_with_uncontrolled_no_is_refused_as_a_contradiction(code):
+    facts = replace(CLEAN, diagnoses=("F33.1", code), hypertension=True, hypertension_uncontrolled=False)
+    with pytest.raises(InvalidFacts) as refused:
+        run(ESK, facts)
+    (error,) = refused.value.errors
+    assert error.field == "hypertension_uncontrolled" and code in error.message
+
+
+EVENT_CODES = ["I21.4", "I63.9", "G45.9", "I20.0", "I50.21", "I47.20"]
+
+
+def with_event(code, onset):
+    condition = "cerebrovascular_disease" if code in {"I63.9", "G45.9", "I60.9"} else "cardiovascular_disease"
+    onsets = None if onset is None else ((code, onset),)
+    return replace(CLEAN, diagnoses=("F33.1", "F40.10", code), diagnosis_onsets=onsets, **{condition: True})
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("code", EVENT_CODES)
+@pytest.mark.parametrize(("days_ago", "stopped"), [(0, True), (180, True), (181, False), (3000, False)])
+def test_a_recent_cv_or_cerebrovascular_event_is_a_stop_iv_7_esketamine_4(route, code, days_ago, stopped):
+    """iv-ketamine.md §7 (unstable cardiac, arrhythmic or cerebrovascular illness) and esketamine-and-rems.md §4
+    (a BP rise poses a serious risk): an event within the recency window (default 180 days, clinic policy) stops;
+    an older one stays the condition's caution."""
+    from datetime import timedelta
+
+    result = run(route, with_event(code, TODAY - timedelta(days=days_ago)))
+    rule = f"{'esk' if route == ESK else 'iv'}.recent_cardiovascular_event"
+    assert (rule in codes(result)) is stopped
+    assert result.status == (Status.NOT_ELIGIBLE if stopped else Status.ELIGIBLE_WITH_CAUTIONS)
+    if stopped:
+        finding = next(f for f in result.findings if f.rule_code == rule)
+        assert code in finding.message and "180 days" in finding.message and finding.clears
+    else:
+        assert {f.verdict for f in result.findings} >= {CAUTION}  # the history caution remains
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+def test_an_event_code_without_its_date_is_incomplete_not_assumed_old(route):
+    result = run(route, with_event("I21.9", None))
+    assert result.status == Status.INCOMPLETE
+    assert result.missing_facts == ("diagnosis_onsets",)
+    # a non-event cardiovascular code (old MI, atrial fibrillation) needs no date
+    assert run(route, with_event("I25.2", None)).status == Status.ELIGIBLE_WITH_CAUTIONS
+
+
+def test_the_recency_window_is_the_clinics_within_bounds():
+    from datetime import timedelta
+
+    facts = with_event("I63.9", TODAY - timedelta(days=300))
+    assert run(ESK, facts).status == Status.ELIGIBLE_WITH_CAUTIONS
+    assert run(ESK, facts, EligibilityParams(cv_event_recency_days=365)).status == Status.NOT_ELIGIBLE
+    with pytest.raises(ParamsInvalid):
+        EligibilityParams(cv_event_recency_days=10)
+
+
+@pytest.mark.parametrize(("onsets", "words"), [
+    ((("I21.4", date(2026, 7, 2)),), "in the future"),
+    ((("I63.9", date(2026, 1, 1)),), "not a recorded diagnosis"),
+    ((("I21.4", date(2026, 1, 1)), ("I21.4", date(2026, 2, 1))), "two onset dates"),
+])
+def test_bad_onset_dates_are_refused(onsets, words):
+    facts = replace(with_event("I21.4", None), diagnosis_onsets=onsets)
+    with pytest.raises(InvalidFacts) as refused:
+        run(IV, facts)
+    assert any(e.field == "diagnosis_onsets" and words in e.message for e in refused.value.errors)
+
+
+@pytest.mark.parametrize(("changes", "fires"), [
+    ({"interstitial_cystitis": False}, False),
+    ({"interstitial_cystitis": True}, True),
+    ({"interstitial_cystitis": None, "diagnoses": ("F33.1", "F40.10", "N30.10")}, True),  # coded
+    ({"interstitial_cystitis": None, "diagnoses": ("F33.1", "F40.10", "N30.11")}, True),
+])
+def test_interstitial_or_ulcerative_cystitis_is_an_esketamine_caution_esketamine_5(changes, fires):
+    """esketamine-and-rems.md §5: ulcerative or interstitial cystitis is a listed warning (caution, esketamine)."""
+    esk, iv = run(ESK, replace(CLEAN, **changes)), run(IV, replace(CLEAN, **changes))
+    assert ("esk.interstitial_cystitis" in codes(esk)) is fires
+    assert esk.status == (Status.ELIGIBLE_WITH_CAUTIONS if fires else Status.ELIGIBLE)
+    assert not [c for c in codes(iv) if "cystitis" in c]
+
+
+@pytest.mark.parametrize("route", [ESK, IV])
+@pytest.mark.parametrize("lacks", [False, True])
+def test_capacity_to_consent_is_needed_on_both_routes_esketamine_8_2_iv_7(route, lacks):
+    """esketamine-and-rems.md §8.2: the patient signs the REMS enrolment and must understand the monitoring;
+    iv-ketamine.md §7: lack of capacity to consent excludes."""
+    result = run(route, replace(CLEAN, lacks_capacity_to_consent=lacks))
+    code = f"{'esk' if route == ESK else 'iv'}.lacks_capacity_to_consent"
+    assert (code in codes(result)) is lacks
+    assert (result.status == Status.NOT_ELIGIBLE) is lacks
+    assert run(route, replace(CLEAN, lacks_capacity_to_consent=None)).missing_facts == ("lacks_capacity_to_consent",)
 
 
 def test_psychosis_is_a_caution_for_esketamine_but_current_psychosis_excludes_iv():
@@ -318,12 +511,11 @@ def test_nothing_recorded_is_incomplete_and_lists_what_each_route_needs():
         "cssrs_risk",
         "phq9_item9",
         "pregnant",
+        "lacks_capacity_to_consent",  # both routes since issue 13 (esketamine-and-rems.md §8.2)
     }
-    assert always <= set(esk.missing_facts)
-    assert always | {"weight_kg", "height_cm", "psychosis_current", "lacks_capacity_to_consent"} <= set(
-        iv.missing_facts
-    )
-    assert "lacks_capacity_to_consent" not in esk.missing_facts  # no esketamine rule needs it
+    assert always | {"interstitial_cystitis"} <= set(esk.missing_facts)
+    assert always | {"weight_kg", "height_cm", "psychosis_current"} <= set(iv.missing_facts)
+    assert "interstitial_cystitis" not in iv.missing_facts  # a label warning of esketamine only
     # listed once each, in intake-form order
     for result in (esk, iv):
         assert list(result.missing_facts) == sorted(set(result.missing_facts), key=FACT_NAMES.index)
@@ -434,11 +626,16 @@ def make_consistent(facts: IntakeFacts) -> IntakeFacts:
         if (name := CONDITION_BY_CATEGORY.get(category)) and getattr(facts, name) is False:
             changes[name] = True
     facts = replace(facts, **changes)
+    if facts.diagnosis_onsets is not None:  # only recorded codes have an onset, once each
+        onsets = dict(pair for pair in facts.diagnosis_onsets if pair[0] in (facts.diagnoses or ()))
+        facts = replace(facts, diagnosis_onsets=tuple(onsets.items()))
     for narrow, broad in IMPLIES:
         if getattr(facts, narrow) is True and getattr(facts, broad) is False:
             facts = replace(facts, **{broad: True})
     return facts
 
+
+CV_EVENT_CODES = {code for code, entry in icd10.TABLE.items() if entry.categories & icd10.CV_EVENT_CATEGORIES}
 
 trials = st.builds(
     TreatmentTrial,
@@ -459,6 +656,9 @@ FIELD_VALUES = dict(
     diastolic_mmhg=st.none() | st.integers(40, 140),
     heart_rate_bpm=st.none() | st.integers(30, 200),
     diagnoses=st.none() | st.lists(st.sampled_from(sorted(icd10.TABLE)), max_size=4, unique=True).map(tuple),
+    diagnosis_onsets=st.none() | st.lists(st.tuples(st.sampled_from(sorted(CV_EVENT_CODES)),
+                                                    st.dates(min_value=date(2024, 1, 1), max_value=TODAY)),
+                                          max_size=2).map(tuple),
     benzodiazepine_lorazepam_eq_mg_per_day=st.none() | st.decimals(min_value=0, max_value=20, places=2),
     prior_trials=st.none() | st.lists(trials, max_size=4).map(tuple),
     cssrs_risk=st.none() | st.sampled_from(CssrsRisk),

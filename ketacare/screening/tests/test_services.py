@@ -203,7 +203,7 @@ def test_evaluation_snapshots_facts_and_result_per_route_and_is_audited(assessed
     decisions = services.eligibility_evaluate(actor=nurse, patient=assessed)
     assert [d.route for d in decisions] == [IV, ESK]
     for d in decisions:
-        assert d.status == "eligible" and d.missing_facts == [] and d.ruleset_version == "2026.1"
+        assert d.status == "eligible" and d.missing_facts == [] and d.ruleset_version == "2026.2"
         assert d.facts["diagnoses"] == ["F33.1", "F40.10"] and d.facts["weight_kg"] == "70"
         assert d.facts["cssrs_risk"] == "none" and d.facts["phq9_item9"] == 0
         assert set(d.sources) == {"cssrs-screen", "phq-9"}
@@ -278,9 +278,12 @@ def test_a_coded_diagnosis_counts_as_the_condition(assessed, nurse):
 def test_baseline_questionnaires_feed_the_suicide_rules(assessed, nurse):
     record_baseline_questionnaires(assessed, nurse, cssrs="high", phq9_item9=2)
     (decision,) = services.eligibility_evaluate(actor=nurse, patient=assessed, routes=[IV])
-    assert decision.status == "eligible_with_cautions"
+    assert decision.status == "not_eligible"  # instruments.md §6.3: HIGH risk is a stop before any dose
+    (stop,) = decision.findings_by_verdict("exclude")
+    assert stop["rule_code"] == "suicide.cssrs_high"
+    assert stop["citation"].startswith("docs/domain/instruments.md §6.3") and "repeat C-SSRS" in stop["clears"]
     codes = {f["rule_code"] for f in decision.findings_by_verdict("caution")}
-    assert {"suicide.cssrs_high", "suicide.phq9_item9_positive"} <= codes
+    assert "suicide.phq9_item9_positive" in codes
 
 
 def test_an_unanswered_phq9_item9_is_missing_not_zero(assessed, nurse):
@@ -528,3 +531,26 @@ def test_withdrawal_blocks_the_route_and_is_final(assessed, nurse, prescriber):
     with pytest.raises(RecordLocked):
         withdrawn.delete()
     assert audit_actions(assessed).count(AuditAction.CONSENT_WITHDRAWN) == 1
+
+
+def test_a_coded_recent_event_with_its_date_is_a_stop_and_an_old_one_a_caution(assessed, nurse):
+    """iv-ketamine.md §7 / esketamine-and-rems.md §4: the event date recorded with the diagnosis decides."""
+    services.intake_update(actor=nurse, patient=assessed, cardiovascular_disease=True)
+    recent = services.diagnosis_add(actor=nurse, patient=assessed, code="I21.4",
+                                    onset_on=timezone.localdate() - dt.timedelta(days=20))
+    iv, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
+    assert (iv.status, esk.status) == ("not_eligible", "not_eligible")
+    assert {f["rule_code"] for f in iv.findings_by_verdict("exclude")} == {"iv.recent_cardiovascular_event"}
+    assert iv.facts["diagnosis_onsets"] == [["I21.4", recent.onset_on.isoformat()]]
+    services.diagnosis_remove(actor=nurse, patient=assessed, diagnosis_id=recent.pk)
+    services.diagnosis_add(actor=nurse, patient=assessed, code="I21.4", onset_on=dt.date(2020, 1, 1))
+    iv, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
+    assert (iv.status, esk.status) == ("eligible_with_cautions", "eligible_with_cautions")
+
+
+def test_an_event_date_in_the_future_is_refused_and_nothing_is_stored(assessed, nurse):
+    with pytest.raises(ValidationError) as refused:
+        services.diagnosis_add(actor=nurse, patient=assessed, code="I63.9",
+                               onset_on=timezone.localdate() + dt.timedelta(days=2))
+    assert "onset_on" in refused.value.message_dict or "diagnosis_onsets" in refused.value.message_dict
+    assert not Diagnosis.objects.filter(code="I63.9").exists()

@@ -105,6 +105,17 @@ def test_htmx_adds_a_diagnosis_and_returns_only_the_list(as_nurse, patient):
     assert response.status_code == 200 and "No diagnoses recorded yet" in response.content.decode()
 
 
+def test_a_diagnosis_takes_its_event_date_and_a_future_one_is_refused(as_nurse, patient):
+    response = as_nurse.post(url("diagnosis-add", patient.pk), {"code": "I63.9", "onset_on": "2999-01-01"},
+                             headers=HTMX)
+    assert response.status_code == 200 and not Diagnosis.objects.exists()
+    assert "future" in response.content.decode()
+    response = as_nurse.post(url("diagnosis-add", patient.pk), {"code": "I63.9", "onset_on": "2026-01-05"},
+                             headers=HTMX)
+    assert "2026-01-05" in response.content.decode()
+    assert Diagnosis.objects.get().onset_on == dt.date(2026, 1, 5)
+
+
 def test_without_htmx_the_list_forms_still_work(as_nurse, patient):
     response = as_nurse.post(url("medication-add", patient.pk), {"name": "sertraline", "dose": "100 mg"})
     assert response.status_code == 302
@@ -160,7 +171,7 @@ def test_prescriber_signs_on_the_decision_page(client, assessed, nurse, prescrib
     iv, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
     client.force_login(prescriber)
     page = client.get(url("step-decision", assessed.pk)).content.decode()
-    assert "Sign decision for IV ketamine" in page and "Rule set" not in page and "rule set 2026.1" in page
+    assert "Sign decision for IV ketamine" in page and "Rule set" not in page and "rule set 2026.2" in page
     response = client.post(url("decision-sign", iv.pk), {f"d{iv.pk}-outcome": "decline",
                                                          f"d{iv.pk}-justification": ""})
     assert response.status_code == 422 and "reason for declining" in response.content.decode()
@@ -204,7 +215,7 @@ def test_decision_detail_shows_the_snapshot(client, assessed, nurse):
     _, esk = services.eligibility_evaluate(actor=nurse, patient=assessed)
     client.force_login(UserFactory(role=Role.THERAPIST, clinic=assessed.clinic))
     page = client.get(url("decision-detail", esk.pk)).content.decode()
-    assert "Facts evaluated" in page and "esk.rems_patient_enrollment" in page and "2026.1" in page
+    assert "Facts evaluated" in page and "esk.rems_patient_enrollment" in page and "2026.2" in page
 
 
 def test_consent_is_recorded_on_the_consent_step(as_nurse, assessed, nurse):
@@ -277,3 +288,21 @@ def test_other_clinics_consent_documents_are_404(client, admin):
     foreign = ConsentDocumentFactory()
     assert client.get(url("consent-document-detail", foreign.pk)).status_code == 404
     assert client.post(url("consent-document-publish", foreign.pk)).status_code == 404
+
+
+def test_a_new_stop_shows_its_reason_source_and_what_clears_it_on_the_pages(client, assessed, nurse, prescriber):
+    """instruments.md §6.3: the review and decision pages show the HIGH-risk stop with its source and what clears
+    it; the signed decision keeps the finding."""
+    from ketacare.screening.tests.factories import record_baseline_questionnaires
+
+    record_baseline_questionnaires(assessed, nurse, cssrs="high")
+    client.force_login(nurse)
+    review = client.get(url("step-review", assessed.pk)).content.decode()
+    assert "Not eligible now" in review and "instruments.md §6.3" in review and "Clears when:" in review
+    iv, _ = services.eligibility_evaluate(actor=nurse, patient=assessed)
+    signed = services.decision_sign(actor=prescriber, decision=iv, outcome="decline",
+                                    justification="High suicide risk: referred for same-day evaluation.")
+    client.force_login(prescriber)
+    page = client.get(url("decision-detail", signed.pk)).content.decode()
+    assert "suicide.cssrs_high" in page and "Clears when:" in page and "instruments.md §6.3" in page
+    assert any(f["rule_code"] == "suicide.cssrs_high" and f["clears"] for f in signed.findings)

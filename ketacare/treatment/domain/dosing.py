@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from ketacare.core.errors import DomainError
+from ketacare.screening.domain.units import HEIGHT_CM, WEIGHT_KG
 from ketacare.treatment.domain.protocols import (
     SPRAVATO_DEVICE_MG,
     SPRAVATO_MINUTES_BETWEEN_DEVICES,
@@ -58,6 +59,9 @@ class Sex(StrEnum):
 DEVINE_BASE_KG = {Sex.MALE: Decimal(50), Sex.FEMALE: Decimal("45.5")}
 DEVINE_KG_PER_INCH = Decimal("2.3")
 DEVINE_BASE_INCHES = Decimal(60)
+# An ideal-body-weight dose below this fraction of the actual-weight dose needs the prescriber's acknowledgement
+# (an override with a reason). iv-ketamine.md §1.1 gives no number: clinic policy [U] ("no published threshold").
+IDEAL_WEIGHT_WARN_BELOW_FRACTION = Decimal("0.7")
 
 
 def _q(value: Decimal, step: Decimal) -> Decimal:
@@ -84,8 +88,12 @@ def ideal_body_weight_kg(height_cm: Decimal, sex: Sex) -> tuple[Decimal, str]:
 def dosing_weight(basis: WeightBasis, *, actual_kg: Decimal, height_cm: Decimal | None = None,
                   sex: Sex | None = None, adjusted_factor: Decimal | None = None) -> DosingWeight:
     """The weight a mg/kg dose is calculated on, on an explicit basis."""
-    if actual_kg <= 0:
-        raise DoseRefused("actual weight must be positive")
+    if not WEIGHT_KG.contains(actual_kg):
+        raise DoseRefused(f"actual weight {actual_kg} kg is outside the human range {WEIGHT_KG.low}-"
+                          f"{WEIGHT_KG.high} kg: check the value and its unit")
+    if height_cm is not None and not HEIGHT_CM.contains(height_cm):
+        raise DoseRefused(f"height {height_cm} cm is outside the human range {HEIGHT_CM.low}-{HEIGHT_CM.high} cm: "
+                          "check the value and its unit")
     actual_line = f"actual body weight {actual_kg} kg"
     if basis is WeightBasis.ACTUAL:
         return DosingWeight(basis, actual_kg, (f"dosing weight: {actual_line}",))
@@ -196,15 +204,33 @@ class DoseCheck:
         return not self.refused and (not self.issues or override is not None)
 
 
+def ideal_weight_far_below_actual(weight: DosingWeight | None, actual_kg: Decimal | None) -> DoseIssue | None:
+    """An ideal-body-weight dose far below the actual-weight dose (below IDEAL_WEIGHT_WARN_BELOW_FRACTION of it):
+    a warning the prescriber must acknowledge (iv-ketamine.md §1.1: the basis changes the dose materially)."""
+    if weight is None or actual_kg is None or weight.basis is not WeightBasis.IDEAL or actual_kg <= 0:
+        return None
+    fraction = weight.kg / actual_kg
+    if fraction >= IDEAL_WEIGHT_WARN_BELOW_FRACTION:
+        return None
+    percent = _q(fraction * 100, Decimal(1))
+    return DoseIssue("dose.ideal_weight_far_below_actual",
+                     f"the ideal body weight {weight.kg} kg is {percent} % of the actual {actual_kg} kg (below "
+                     f"{_q(IDEAL_WEIGHT_WARN_BELOW_FRACTION * 100, Decimal(1))} %, clinic policy): the dose is "
+                     "correspondingly lower; acknowledge it with a reason")
+
+
 def dose_check(protocol: Protocol, *, dose_mg: Decimal, mg_per_kg: Decimal | None = None,
                infusion_minutes: int | None = None, first_in_course: bool = False,
-               previous_dose_mg: Decimal | None = None) -> DoseCheck:
+               previous_dose_mg: Decimal | None = None, weight: DosingWeight | None = None,
+               actual_kg: Decimal | None = None) -> DoseCheck:
     """Why a dose is outside the protocol: overridable issues need a prescriber override; others refuse it."""
     rule = protocol.dose_rule
     issues: list[DoseIssue] = []
     if isinstance(rule, WeightBasedDoseRule):
         if mg_per_kg is None or infusion_minutes is None:
             raise DoseRefused("an IV dose check needs mg/kg and infusion minutes")
+        if issue := ideal_weight_far_below_actual(weight, actual_kg):
+            issues.append(issue)
         if dose_mg > rule.max_total_mg:
             issues.append(DoseIssue("dose.above_hard_maximum",
                                     f"{dose_mg} mg is above the hard maximum of {rule.max_total_mg} mg", False))

@@ -42,6 +42,8 @@ def course_create(*, actor, patient, protocol_ref: str, start_on: dt.date, open_
     if not clearance.ok:
         raise CourseNotCleared("; ".join(clearance.reasons) or CourseNotCleared.__doc__ or "",
                                reasons=list(clearance.reasons))
+    if problems := links.indication_problems_for(patient=patient, protocol_key=protocol.key):
+        raise CourseNotCleared("; ".join(problems) + ".", reasons=list(problems))
     try:
         plan = generate_course(protocol.phases, start_on, open_ended_cycles=open_ended_cycles,
                                open_ended_cycle_days=open_ended_cycle_days)

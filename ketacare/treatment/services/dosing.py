@@ -94,7 +94,8 @@ def dose_order(*, actor, session: DosingSession, dose_mg: Decimal | None = None,
                            infusion_minutes=infusion_minutes, max_mg=rule.max_total_mg)
         except DoseRefused as exc:
             raise DoseRefused(str(exc), working=list(exc.details.get("working", []))) from None
-        check = dose_check(protocol, dose_mg=dose.mg, mg_per_kg=mg_per_kg, infusion_minutes=infusion_minutes)
+        check = dose_check(protocol, dose_mg=dose.mg, mg_per_kg=mg_per_kg, infusion_minutes=infusion_minutes,
+                           weight=weight, actual_kg=s.actual_weight_kg)
         order.dose_mg, order.mg_per_kg, order.infusion_minutes = dose.mg, mg_per_kg, infusion_minutes
         order.weight_basis, order.dosing_weight_kg = s.weight_basis, s.dosing_weight_kg
         order.concentration_mg_per_ml, order.volume_ml = concentration_mg_per_ml, dose.ml

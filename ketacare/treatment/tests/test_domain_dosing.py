@@ -237,3 +237,39 @@ def test_no_dose_protocol_has_no_dose_to_check():
 def test_override_needs_prescriber_and_reason(prescriber, reason):
     with pytest.raises(DoseRefused):
         DoseOverride(prescriber, reason)
+
+
+# ---- body-measure sanity limits and the ideal-weight warning (issue 13 point 9) -------------------------------
+
+
+@pytest.mark.parametrize(("actual_kg", "height_cm", "refused"), [
+    (D("19.9"), D(170), True), (D(20), D(170), False), (D(400), D(170), False), (D("400.1"), D(170), True),
+    (D(70), D("89.9"), True), (D(70), D(90), False), (D(70), D(250), False), (D(70), D("250.1"), True),
+])
+def test_weight_and_height_outside_human_ranges_are_refused_iv_1_1(actual_kg, height_cm, refused):
+    """iv-ketamine.md §1.1: the dosing weight is explicit; a weight or height no human has (a typo, a wrong unit)
+    is refused, never dosed on (the intake's plausibility ranges, screening/domain/units.py)."""
+    for basis in (WeightBasis.ACTUAL, WeightBasis.IDEAL) if refused else (WeightBasis.ACTUAL,):
+        if refused:
+            with pytest.raises(DoseRefused) as caught:
+                dosing_weight(basis, actual_kg=actual_kg, height_cm=height_cm, sex=Sex.FEMALE)
+            assert "outside the human range" in str(caught.value)
+        else:
+            assert dosing_weight(basis, actual_kg=actual_kg, height_cm=height_cm, sex=Sex.FEMALE).kg > 0
+
+
+@pytest.mark.parametrize(("actual_kg", "warned"), [(D(80), False), (D(87), False), (D(88), True), (D(150), True)])
+def test_an_ideal_weight_dose_far_below_the_actual_weight_dose_must_be_acknowledged_iv_1_1(actual_kg, warned):
+    """iv-ketamine.md §1.1: the basis changes the dose materially; below 70 % of the actual-weight dose (clinic
+    policy, no published threshold) the order needs the prescriber's override with a reason."""
+    weight = dosing_weight(WeightBasis.IDEAL, actual_kg=actual_kg, height_cm=D(170), sex=Sex.FEMALE)  # IBW 61.4
+    dose_mg = (weight.kg * D("0.5")).quantize(D("0.1"))
+    check = dose_check(IV_KETAMINE_INDUCTION, dose_mg=dose_mg, mg_per_kg=D("0.5"), infusion_minutes=40,
+                       weight=weight, actual_kg=actual_kg)
+    codes = [issue.code for issue in check.issues]
+    assert ("dose.ideal_weight_far_below_actual" in codes) is warned
+    assert check.needs_override is warned and not check.refused
+    # on the actual weight there is nothing to acknowledge
+    actual = dosing_weight(WeightBasis.ACTUAL, actual_kg=actual_kg)
+    assert not dose_check(IV_KETAMINE_INDUCTION, dose_mg=D(40), mg_per_kg=D("0.5"), infusion_minutes=40,
+                          weight=actual, actual_kg=actual_kg).issues

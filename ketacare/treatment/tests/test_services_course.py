@@ -140,3 +140,24 @@ def test_course_pins_the_clinic_protocol_revision_in_force(prescriber):
     course = started_course(prescriber=prescriber, start_on=MONDAY)
     assert course.protocol_setting == setting
     assert ProtocolSetting.objects.get().overrides == {"observation_minimum_minutes": 150}
+
+
+def test_an_mdsi_course_needs_a_current_oral_antidepressant_esketamine_2_3_2(prescriber):
+    """esketamine-and-rems.md §2, §3.2: the MDSI protocol is refused until the medication list shows an oral
+    antidepressant; TRD (monotherapy allowed) is not affected."""
+    from ketacare.screening.models import Medication
+    from ketacare.screening.tests.factories import CompleteIntakeFactory
+
+    patient = PatientFactory(clinic=prescriber.clinic)
+    intake = CompleteIntakeFactory(patient=patient)
+    with pytest.raises(services.CourseNotCleared) as refused:
+        started_course(protocol_ref="esketamine-mdsi@1", patient=patient, prescriber=prescriber)
+    assert "oral antidepressant" in str(refused.value) and "§2, §3.2" in str(refused.value)
+    assert not Course.objects.exists()
+    Medication.objects.create(clinic=patient.clinic, intake=intake, name="sertraline", is_oral_antidepressant=True)
+    course = services.course_create(actor=prescriber, patient=patient, protocol_ref="esketamine-mdsi@1",
+                                    start_on=MONDAY)
+    assert course.protocol_ref.startswith("esketamine-mdsi")
+    other = PatientFactory(clinic=prescriber.clinic)
+    CompleteIntakeFactory(patient=other)
+    assert started_course(protocol_ref="esketamine-trd@1", patient=other, prescriber=prescriber).pk

@@ -59,8 +59,14 @@ def test_iv_order_is_computed_on_the_recorded_weight_basis_with_its_working(kg, 
                                                                              ml, ml_h):
     session, nurse, prescriber = checked_in("iv-ketamine-induction@1", actual_weight_kg=kg, height_cm=cm,
                                             weight_basis=basis, ibw_sex=sex)
-    order = services.dose_order(actor=prescriber, session=session, mg_per_kg=mg_per_kg,
-                                concentration_mg_per_ml=conc)
+    far_below = basis == "ideal" and kg == 120  # IBW 65.9 kg is 55 % of 120 kg: acknowledge it (issue 13 point 9)
+    if far_below:
+        with pytest.raises(services.DoseOverrideRequired, match="ideal body weight 65.9 kg is 55 %"):
+            services.dose_order(actor=prescriber, session=session, mg_per_kg=mg_per_kg, concentration_mg_per_ml=conc)
+    order = services.dose_order(actor=prescriber, session=session, mg_per_kg=mg_per_kg, concentration_mg_per_ml=conc,
+                                override_reason="IBW basis chosen for obesity; lower dose intended." if far_below
+                                else "")
+    assert [i["code"] for i in order.issues] == (["dose.ideal_weight_far_below_actual"] if far_below else [])
     assert (order.dose_mg, order.volume_ml, order.rate_ml_per_h) == (mg, ml, ml_h)
     assert order.weight_basis == basis and order.infusion_minutes == 40
     assert any(line.startswith("dose:") and f"= {mg} mg" in line for line in order.working)

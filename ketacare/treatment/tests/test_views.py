@@ -257,3 +257,39 @@ def test_full_esketamine_walk_renders_on_every_page(client, team, _clock):
     assert "Discharged at" in html and "REMS Patient Monitoring Form" in html and "Sign and lock" in html
     assert client.get(f"/treatment/courses/{session.course_id}/").status_code == 200
     assert client.get(f"/treatment/rems/forms/{session.rems_form.pk}/").status_code == 200
+
+
+def _phq9(patient, actor, on, level):
+    """A PHQ-9 with every item at `level` (0-3): total 9 x level."""
+    from ketacare.instruments.services import response_record
+    from ketacare.screening.tests.factories import PHQ9_CODES, PHQ9_ITEMS
+
+    return response_record(patient=patient, actor=actor, instrument_key="phq-9",
+                           answers={link: PHQ9_CODES[level] for link in PHQ9_ITEMS},
+                           answered_at=dt.datetime.combine(on, dt.time(10), tzinfo=dt.UTC), mode="self_report")
+
+
+@pytest.mark.parametrize(("phase", "worse", "prompt"), [
+    ("maintenance", True, True), ("maintenance", False, False), ("induction", True, False)])
+def test_the_chart_prompts_the_prescriber_after_missed_maintenance_sessions_with_worsening_esketamine_3_3(
+        client, team, phase, worse, prompt):
+    """esketamine-and-rems.md §3.3: missed maintenance sessions with a worsening PHQ-9 prompt a return to the
+    previous schedule on the patient's page; during induction the schedule simply continues."""
+    from ketacare.treatment.tests.factories import CourseFactory, SessionFactory
+
+    nurse, prescriber = team
+    patient = PatientFactory(clinic=nurse.clinic)
+    course = CourseFactory(patient=patient, created_by=prescriber, start_on=T0.date() - dt.timedelta(days=120))
+    SessionFactory(course=course, number=1, phase=phase, planned_on=T0.date() - dt.timedelta(days=28),
+                   state="discharged")
+    SessionFactory(course=course, number=2, phase=phase, planned_on=T0.date() - dt.timedelta(days=14))  # missed
+    _phq9(patient, nurse, T0.date() - dt.timedelta(days=28), 1)  # total 9
+    _phq9(patient, nurse, T0.date() - dt.timedelta(days=1), 2 if worse else 1)  # 18 (worse) or 9
+    client.force_login(prescriber)
+    html = client.get(f"/patients/{patient.pk}/").content.decode()
+    assert ("Prescriber: missed sessions with worsening symptoms" in html) is prompt
+    assert "esketamine-and-rems.md §3.3" in html
+    if prompt:
+        assert "PHQ-9 9" in html and "previous, more frequent schedule (weekly)" in html
+    if phase == "induction":
+        assert "continue the current schedule" in html
