@@ -13,6 +13,12 @@ PAGES.update({
     "ledger:session-draw": ("post", RECORDERS),
     "ledger:draw-settle": ("post", RECORDERS),
     "ledger:dispensing-log": ("get", MANAGERS),
+    "ledger:setup": ("get", MANAGERS),
+    "ledger:receive": ("get", MANAGERS),
+    "ledger:count": ("get", MANAGERS),
+    "ledger:discrepancies": ("get", MANAGERS),
+    "ledger:discrepancy-act": ("post", MANAGERS),
+    "ledger:signals": ("get", MANAGERS),
 })
 
 
@@ -29,4 +35,6 @@ def make_objects(clinic, patient, users) -> dict[str, int]:
     session = SessionFactory(course=course, state="checked_in", checked_in_at=timezone.now())
     draw = services.ledger_draw(actor=stock.nurse, session_id=session.pk, lot=stock.esketamine_lot,
                                 location=stock.safe, quantity=1)
-    return {"entry_id": draw.pk}
+    _count, opened = services.ledger_count(actor=stock.admin, location=stock.safe, time_of_day="close",
+                                           counted={stock.ketamine_lot.pk: "19.6", stock.esketamine_lot.pk: "5"})
+    return {"entry_id": draw.pk, "location_id": stock.safe.pk, "discrepancy_id": opened[0].pk}

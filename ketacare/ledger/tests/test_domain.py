@@ -112,3 +112,15 @@ def test_the_first_expiring_lot_with_stock_is_suggested():
 
 def test_quantities_print_without_trailing_zeros():
     assert (fmt(D("0.400")), fmt(D("10.000")), fmt(D("2"))) == ("0.4", "10", "2")
+
+
+def test_a_staff_member_wasting_far_more_than_peers_is_flagged_and_others_are_not():
+    from ketacare.ledger.domain.signals import StaffUse, signals
+
+    uses = [StaffUse(1, 10, D(50), 10, D(5), 0), StaffUse(2, 10, D(50), 10, D(4), 0),
+            StaffUse(3, 10, D(50), 10, D(20), 0), StaffUse(4, 2, D(10), 1, D(1), 1)]
+    by_id = {s.staff_id: s for s in signals(uses)}
+    assert by_id[3].waste_flag and by_id[3].waste_share == D("0.4") and by_id[3].peer_share == D("0.09")
+    assert not by_id[1].waste_flag and not by_id[2].waste_flag
+    assert by_id[4].no_administration_flag and not by_id[4].waste_flag  # too few draws to judge waste
+    assert [s.staff_id for s in signals(uses)][:2] == [3, 4]
