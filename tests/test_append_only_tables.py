@@ -64,6 +64,18 @@ def _make_missing(users: dict) -> None:
             description="nausea", severity="mild", onset_at=now - dt.timedelta(hours=1), resolved_at=now,
             action_taken="resolved without treatment", recorded_by=prescriber, recorded_at=now),
     }
+    def ledger_rows():
+        # A stock received, counted short (a Count, its entries and an open Discrepancy).
+        from ketacare.ledger.services import ledger_count
+        from ketacare.ledger.tests.factories import make_stock
+
+        stock = make_stock(clinic=admin.clinic)
+        ledger_count(actor=stock.admin, location=stock.safe, time_of_day="close",
+                     counted={stock.ketamine_lot.pk: "19.6", stock.esketamine_lot.pk: "6"})
+
+    from ketacare.ledger.models import Count, Discrepancy, LedgerEntry
+
+    makers.update({LedgerEntry: ledger_rows, Count: ledger_rows, Discrepancy: ledger_rows})
     for model, make in makers.items():
         final = model._default_manager.all()
         if model.append_only_frozen_by:

@@ -33,16 +33,20 @@ class Perm(StrEnum):
     STAFF_MANAGE = "staff.manage"  # clinic users
     RESEARCH_VIEW = "research.view"  # de-identified aggregates, never names
     AUDIT_VIEW = "audit.view"
+    LEDGER_VIEW = "ledger.view"  # controlled-substance stock, balances and alerts
+    LEDGER_RECORD = "ledger.record"  # draw, administer, waste (and witness a waste) of controlled substances
+    LEDGER_MANAGE = "ledger.manage"  # registrant, products, lots, locations; receive, count, resolve, report
 
 
 _CLINICAL_CARE = {Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT, Perm.CLINICAL_VIEW}
 
 PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.CLINIC_ADMIN: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT,
-                                  Perm.STAFF_MANAGE, Perm.CLINIC_CONFIGURE}),
+                                  Perm.STAFF_MANAGE, Perm.CLINIC_CONFIGURE, Perm.LEDGER_VIEW, Perm.LEDGER_MANAGE}),
     Role.PRESCRIBER: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.PRESCRIBE, Perm.ALERT_ACKNOWLEDGE,
-                                                 Perm.DOSE_ADMINISTER}),
-    Role.NURSE: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.ALERT_ACKNOWLEDGE, Perm.DOSE_ADMINISTER}),
+                                                 Perm.DOSE_ADMINISTER, Perm.LEDGER_VIEW, Perm.LEDGER_RECORD}),
+    Role.NURSE: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.ALERT_ACKNOWLEDGE, Perm.DOSE_ADMINISTER,
+                                            Perm.LEDGER_VIEW, Perm.LEDGER_RECORD}),
     Role.FRONT_DESK: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT}),
     Role.THERAPIST: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.CLINICAL_VIEW, Perm.CLINICAL_RECORD}),
     Role.RESEARCHER: frozenset({Perm.HOME, Perm.RESEARCH_VIEW}),

@@ -74,6 +74,13 @@ class AuditAction(models.TextChoices):
     LETTER_DRAFTED = "letter_drafted"
     LETTER_EDITED = "letter_edited"
     LETTER_SENT = "letter_sent"
+    LEDGER_VIEWED = "ledger_viewed"
+    LEDGER_SETUP_SAVED = "ledger_setup_saved"
+    LEDGER_RECORDED = "ledger_recorded"
+    LEDGER_WITNESS_FAILED = "ledger_witness_failed"
+    LEDGER_COUNTED = "ledger_counted"
+    LEDGER_DISCREPANCY_CHANGED = "ledger_discrepancy_changed"
+    LEDGER_REPORT_EXPORTED = "ledger_report_exported"
 
 
 # One exception for every append-only record (kept under its old name for callers).

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ketacare.safety",
     "ketacare.screening",
     "ketacare.treatment",
+    "ketacare.ledger",
     "ketacare.outcomes",
     "ketacare.interop",
     "ketacare.seed",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("intake/", include("ketacare.screening.urls")),
     path("treatment/", include("ketacare.treatment.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
+    path("ledger/", include("ketacare.ledger.urls")),
     path("api/v1/", api.urls),
     path("fhir/R4/", include("ketacare.interop.urls")),
 ]

@@ -6,6 +6,7 @@
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ketacare.safety.domain.rules import SUICIDE_RISK_CODES
@@ -126,3 +127,58 @@ def alert_get(*, session, alert_id: int):
     from ketacare.safety.selectors import patient_alert
 
     return patient_alert(clinic_id=session.clinic_id, patient_id=session.patient_id, alert_id=alert_id)
+
+
+# Hooks for apps above treatment (the controlled-substance ledger registers from its AppConfig.ready()), so that
+# treatment never imports them: what keeps a session from being discharged or its note signed, what the floor
+# board flags, and what the session page shows for the controlled-substance steps.
+_CLOSE_GUARDS: list[Callable] = []
+_BOARD_FLAGS: list[Callable] = []
+_SESSION_PANELS: list[Callable] = []
+
+
+def register_close_guard(guard: Callable) -> None:
+    """`guard(session) -> list[str]`: reasons the session may not be discharged nor its note signed."""
+    if guard not in _CLOSE_GUARDS:
+        _CLOSE_GUARDS.append(guard)
+
+
+def close_refusals(session) -> list[str]:
+    return [reason for guard in _CLOSE_GUARDS for reason in guard(session)]
+
+
+def register_board_flags(flags: Callable) -> None:
+    """`flags(session_ids) -> {session_id: [short text]}` shown on the floor board's rows."""
+    if flags not in _BOARD_FLAGS:
+        _BOARD_FLAGS.append(flags)
+
+
+def board_flags(session_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for flags in _BOARD_FLAGS:
+        for session_id, texts in flags(session_ids).items():
+            out.setdefault(session_id, []).extend(texts)
+    return out
+
+
+def register_session_panel(panel: Callable) -> None:
+    """`panel(request, session) -> html or ""`: a section of the session page rendered by another app."""
+    if panel not in _SESSION_PANELS:
+        _SESSION_PANELS.append(panel)
+
+
+def session_panels(request, session) -> list[str]:
+    return [html for panel in _SESSION_PANELS if (html := panel(request, session))]
+
+
+_LOT_SUGGESTIONS: list[Callable] = []
+
+
+def register_lot_suggestion(suggest: Callable) -> None:
+    """`suggest(session) -> str`: the lot number to offer for the next administration (e.g. the lot drawn)."""
+    if suggest not in _LOT_SUGGESTIONS:
+        _LOT_SUGGESTIONS.append(suggest)
+
+
+def suggested_lot_number(session) -> str:
+    return next((lot for suggest in _LOT_SUGGESTIONS if (lot := suggest(session))), "")

@@ -236,6 +236,7 @@ def board(*, user, day: dt.date, now: dt.datetime | None = None) -> list[dict]:
     open_alerts = list(open_alerts_of_patients(clinic_id=user.clinic_id,
                                                patient_ids={s.patient_id for s in sessions}))
     rows = []
+    flags = links.board_flags([s.pk for s in sessions])
     for s in sessions:
         key = (s.course.protocol_ref, s.protocol_setting_id, s.protocol_pinned)
         if key not in protocols:
@@ -260,6 +261,7 @@ def board(*, user, day: dt.date, now: dt.datetime | None = None) -> list[dict]:
                 c.SessionState.READY_FOR_DISCHARGE) else None,
             "alerts": alerts, "last": last,
             "can_record_vitals": s.state in c.ACTIVE_STATES,
+            "flags": flags.get(s.pk, []),
         })
     order = {c.SessionState.DOSING: 0, c.SessionState.MONITORING: 1, c.SessionState.OBSERVATION: 2,
              c.SessionState.READY_FOR_DISCHARGE: 3, c.SessionState.PRE_DOSE: 4, c.SessionState.CHECKED_IN: 5,

@@ -23,7 +23,7 @@ from ketacare.core.pdf import html_to_pdf, pdf_response
 from ketacare.patients.selectors import patient_get_for
 from ketacare.patients.services import patient_viewed, patients_listed
 from ketacare.treatment import forms as f
-from ketacare.treatment import presenters, services
+from ketacare.treatment import links, presenters, services
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.dosing import DoseRefused
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS
@@ -167,7 +167,7 @@ def _session_context(request, session, **forms_):
     defaults = {
         "predose_form": f.PredoseForm(instance=session, protocol=protocol, can_decide_bp=can["prescribe"]),
         "order_form": f.DoseOrderForm(protocol=protocol, initial={"dose_mg": services.dose_default_mg(session)}),
-        "administration_form": f.AdministrationForm(),
+        "administration_form": f.AdministrationForm(initial={"lot_number": links.suggested_lot_number(session)}),
         "infusion_end_form": f.InfusionEndForm(),
         "vitals_form": f.VitalsForm(),
         "side_effects_form": f.SideEffectsForm(),
@@ -180,7 +180,7 @@ def _session_context(request, session, **forms_):
     }
     defaults.update(forms_)
     return {"session": session, "course": session.course, "patient": session.patient, "can": can,
-            "locked": locked, **page, **defaults}
+            "locked": locked, "extra_panels": links.session_panels(request, session), **page, **defaults}
 
 
 def _session_page(request, session, status=200, **extra):

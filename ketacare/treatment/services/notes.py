@@ -10,6 +10,7 @@ from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
 from ketacare.treatment import choices as c
+from ketacare.treatment import links
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.rems import pmf_from_snapshot
 from ketacare.treatment.models import (
@@ -73,6 +74,8 @@ def session_sign(*, actor, session: DosingSession, text: str | None = None) -> D
         s.note = text.strip()
     if not s.note:
         raise ValidationError({"note": "Write the session note before signing it."})
+    if refusals := links.close_refusals(s):
+        raise SessionStateConflict(" ".join(refusals))
     s.signed_at, s.signed_by = clock.now(), actor
     s.full_clean(validate_constraints=False)
     s.save()

@@ -68,6 +68,8 @@ def session_transition(*, actor, session: DosingSession, to: str, reason: str = 
     facts = sel.session_facts(s, now=now, reason=reason)
     previous = s.state
     check_transition(SessionState(previous), target, facts)
+    if target is SessionState.DISCHARGED and (refusals := links.close_refusals(s)):
+        raise SessionStateConflict(" ".join(refusals))
     _set_state(s, target.value, actor=actor, now=now, reason=reason)
     if target is SessionState.CHECKED_IN:
         s.checked_in_at = now

@@ -1,0 +1,1 @@
+"""The controlled-substance ledger's rules, pure Python (controlled-substances.md §3-§7)."""

@@ -1,0 +1,66 @@
+"""The controlled-substance steps on the session page (registered with treatment/links.py): draw from a lot the
+nurse chooses (first-expiring suggested), record what was given, then waste the rest before a witness or return
+unopened devices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ketacare.accounts.roles import Perm
+from ketacare.ledger import choices as c
+from ketacare.ledger import services
+from ketacare.ledger.domain.stock import ZERO, first_expiring
+from ketacare.ledger.models import LedgerEntry, StockBalance
+
+
+def draw_options(session) -> tuple[list[StockBalance], int | None]:
+    """Balances a draw for this session may come from (its route's substance, in date, in stock), and the
+    suggested one (the first to expire)."""
+    substance = c.ROUTE_SUBSTANCE.get(session.course.route)
+    if substance is None:
+        return [], None
+    today = timezone.localdate()
+    balances = list(StockBalance.objects.filter(clinic_id=session.clinic_id, lot__product__substance=substance,
+                                                lot__expires_on__gte=today, on_hand__gt=0, location__active=True)
+                    .select_related("lot__product", "location").order_by("lot__expires_on", "pk"))
+    suggested = first_expiring([(b.pk, b.lot.expires_on, b.on_hand) for b in balances])
+    return balances, suggested
+
+
+def session_draws(session) -> list[dict]:
+    draws = (LedgerEntry.objects.filter(session_id=session.pk, kind="draw", corrects__isnull=True)
+             .select_related("lot__product", "location", "actor").order_by("at", "id"))
+    return [{"draw": d, "state": services.draw_state(d)} for d in draws]
+
+
+def default_quantity(session) -> Decimal | None:
+    from ketacare.treatment.selectors import current_order
+
+    order = current_order(session)
+    if order is None:
+        return None
+    return Decimal(order.device_count) if order.device_count else order.volume_ml
+
+
+def session_panel(request, session) -> str:
+    if not request.user.has_perm_to(Perm.LEDGER_VIEW) or session.course.route not in c.ROUTE_SUBSTANCE:
+        return ""
+    balances, suggested = draw_options(session)
+    draws = session_draws(session)
+    can_record = request.user.has_perm_to(Perm.LEDGER_RECORD) and not session.is_signed
+    return render_to_string("ledger/session_panel.html", {
+        "session": session, "draws": draws, "balances": balances, "suggested": suggested,
+        "default_quantity": default_quantity(session), "can_record": can_record,
+        "open_draws": [d for d in draws if d["state"].outstanding > ZERO],
+        "administrations": list(session.administrations.all()) if can_record else [],
+    }, request=request)
+
+
+def suggested_lot_number(session) -> str:
+    """The lot of the session's open draw, to prefill the administration's lot number (and so the REMS form)."""
+    draw = (LedgerEntry.objects.filter(session_id=session.pk, kind="draw", corrects__isnull=True)
+            .select_related("lot").order_by("-at", "-id").first())
+    return draw.lot.lot_number if draw else ""
