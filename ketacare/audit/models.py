@@ -73,6 +73,8 @@ class AuditAction(models.TextChoices):
     LETTER_DRAFTED = "letter_drafted"
     LETTER_EDITED = "letter_edited"
     LETTER_SENT = "letter_sent"
+    MESSAGE_QUEUED = "message_queued"
+    OUTBOX_VIEWED = "outbox_viewed"
 
 
 # One exception for every append-only record (kept under its old name for callers).

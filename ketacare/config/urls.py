@@ -15,6 +15,7 @@ urlpatterns = [
     path("intake/", include("ketacare.screening.urls")),
     path("treatment/", include("ketacare.treatment.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
+    path("outbox/", include("ketacare.messaging.urls")),
     path("api/v1/", api.urls),
 ]
 
