@@ -81,6 +81,8 @@ class AuditAction(models.TextChoices):
     LEDGER_COUNTED = "ledger_counted"
     LEDGER_DISCREPANCY_CHANGED = "ledger_discrepancy_changed"
     LEDGER_REPORT_EXPORTED = "ledger_report_exported"
+    MESSAGE_QUEUED = "message_queued"
+    OUTBOX_VIEWED = "outbox_viewed"
 
 
 # One exception for every append-only record (kept under its old name for callers).

@@ -16,6 +16,7 @@ urlpatterns = [
     path("treatment/", include("ketacare.treatment.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("ledger/", include("ketacare.ledger.urls")),
+    path("outbox/", include("ketacare.messaging.urls")),
     path("api/v1/", api.urls),
     path("fhir/R4/", include("ketacare.interop.urls")),
 ]
