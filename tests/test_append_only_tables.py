@@ -26,6 +26,7 @@ def _make_missing(users: dict) -> None:
     """One row for each table the demo does not fill, through the ORM (the rules under test are the table's)."""
     from ketacare.instruments.models import ImportedInstrument, SafetyThresholdSetting
     from ketacare.outcomes.models import OutcomeSetting, ProgressLetter
+    from ketacare.portal.models import PatientScheduleSetting, PortalSetting
     from ketacare.safety.models import Alert
     from ketacare.screening.models import EligibilitySetting
     from ketacare.treatment.models import (
@@ -59,6 +60,11 @@ def _make_missing(users: dict) -> None:
         SuicideRiskClearance: lambda: SuicideRiskClearance.objects.create(
             clinic_id=clinic_id, alert=Alert.objects.filter(clinic_id=clinic_id).first(), cleared_by=prescriber,
             cleared_at=now, note="cleared"),
+        PatientScheduleSetting: lambda: PatientScheduleSetting.objects.create(
+            patient=Alert.objects.filter(clinic_id=clinic_id).first().patient, **revision),
+        PortalSetting: lambda: PortalSetting.objects.create(
+            crisis_resources=[{"label": "Lifeline", "contact": "988"}], missed_in_a_row=3,
+            **{k: v for k, v in revision.items() if k != "overrides"}),
         AdverseEvent: lambda: AdverseEvent.objects.create(
             clinic_id=clinic_id, session=DosingSession.objects.filter(clinic_id=clinic_id).first(),
             description="nausea", severity="mild", onset_at=now - dt.timedelta(hours=1), resolved_at=now,
