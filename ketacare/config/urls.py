@@ -15,6 +15,8 @@ urlpatterns = [
     path("intake/", include("ketacare.screening.urls")),
     path("treatment/", include("ketacare.treatment.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
+    path("p/", include("ketacare.portal.urls")),  # the patient's pages (secure links, no account)
+    path("portal/", include("ketacare.portal.staff_urls")),
     path("api/v1/", api.urls),
 ]
 

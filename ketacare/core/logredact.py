@@ -8,7 +8,7 @@ import logging
 import re
 
 # /p/<token> where the token is URL-safe base64 (secrets.token_urlsafe); anything after /p/ up to a separator.
-TOKEN_IN_PATH = re.compile(r"(/p/)[A-Za-z0-9_\-]{8,}")
+TOKEN_IN_PATH = re.compile(r"(/p/)[A-Za-z0-9_\-]{16,}")
 REDACTED = r"\1[redacted]"
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from ketacare.accounts.access import require, require_same_clinic
 from ketacare.accounts.roles import Perm
@@ -162,9 +163,9 @@ def schedule_override(*, actor, patient, overrides: dict[str, Any], reason: str)
 
 # 988 Suicide & Crisis Lifeline (US: call or text 988) and emergency services, as instruments.md §6.3 names them
 # ("emergency services / 988 per policy"). A clinic outside the US sets its own.
-DEFAULT_CRISIS_RESOURCES = (
-    {"label": "988 Suicide & Crisis Lifeline (call or text, 24 hours)", "contact": "988"},
-    {"label": "Emergency services", "contact": "911"},
+DEFAULT_CRISIS_RESOURCES = (  # labels translated on the page (portal/locale)
+    {"label": gettext_noop("988 Suicide & Crisis Lifeline (call or text, 24 hours)"), "contact": "988"},
+    {"label": gettext_noop("Emergency services"), "contact": "911"},
 )
 DEFAULT_MISSED_IN_A_ROW = 3  # [U] clinic policy: three missed check-ins in a row flag the patient
 MISSED_BOUNDS = (1, 20)
