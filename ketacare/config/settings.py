@@ -201,8 +201,8 @@ LOGGING = {
     # Request logs would carry patient ids from URLs into log files: keep Django's request logger at errors only.
     "loggers": {"django.request": {"level": "ERROR"},
                 # runserver's request lines go through the redacting console handler too
-                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # Background work: Django's own tasks framework, stored in the database by django-tasks-db (no extra server on SQLite
