@@ -25,6 +25,7 @@ LABELS = [m._meta.label for m in append_only_models()]
 def _make_missing(users: dict) -> None:
     """One row for each table the demo does not fill, through the ORM (the rules under test are the table's)."""
     from ketacare.instruments.models import ImportedInstrument, SafetyThresholdSetting
+    from ketacare.messaging.models import DeliveryAttempt, Message
     from ketacare.outcomes.models import OutcomeSetting, ProgressLetter
     from ketacare.portal.models import PatientScheduleSetting, PortalSetting
     from ketacare.safety.models import Alert
@@ -41,7 +42,15 @@ def _make_missing(users: dict) -> None:
     clinic_id, now = admin.clinic_id, clock.now()
     revision = {"clinic_id": clinic_id, "revision": 1, "overrides": {}, "reason": "test", "created_by": admin,
                 "created_at": now}
+    def delivery_attempt():
+        message = Message.objects.create(clinic_id=clinic_id, channel="email", to_address="a@example.test",
+                                         body="test", purpose="test", message_id="<t@x>", next_attempt_at=now,
+                                         created_at=now)
+        return DeliveryAttempt.objects.create(clinic_id=clinic_id, message=message, number=1, started_at=now,
+                                              finished_at=now, outcome="sent")
+
     makers = {
+        DeliveryAttempt: delivery_attempt,
         ImportedInstrument: lambda: ImportedInstrument.objects.create(
             key="test-instrument", version="1", title="Test", source={}, source_sha256="0" * 64, imported_at=now),
         SafetyThresholdSetting: lambda: SafetyThresholdSetting.objects.create(**revision),

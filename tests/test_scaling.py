@@ -24,6 +24,7 @@ NOT_CLINIC_KEYED = {
     "django_tasks_database.dbtaskresult": "the job queue (jobs name their clinic in their arguments)",
     "accounts.apitoken": "keyed through its user, who belongs to one clinic",
     "accounts.loginfailure": "sign-in throttling, by username before anyone is known",
+    "worker.periodicjob": "the scheduler's own rows, one per periodic job of the whole installation",
 }
 
 

@@ -73,6 +73,8 @@ class AuditAction(models.TextChoices):
     LETTER_DRAFTED = "letter_drafted"
     LETTER_EDITED = "letter_edited"
     LETTER_SENT = "letter_sent"
+    MESSAGE_QUEUED = "message_queued"
+    OUTBOX_VIEWED = "outbox_viewed"
     # Between visits (portal): the patient's own actions are recorded with username "patient_portal".
     PORTAL_SCHEDULE_SYNCED = "portal_schedule_synced"
     PORTAL_SCHEDULE_CHANGED = "portal_schedule_changed"

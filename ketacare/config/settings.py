@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from ketacare.core.env import email_settings, env_bool, env_int, env_list, env_str, secret_key
+from ketacare.core.env import email_settings, env_bool, env_int, env_list, env_secret, env_str, secret_key
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PACKAGE_DIR.parent
@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "ketacare.core",
     "ketacare.accounts",
     "ketacare.audit",
+    "ketacare.worker",
+    "ketacare.messaging",
     "ketacare.patients",
     "ketacare.instruments",
     "ketacare.safety",
@@ -174,8 +176,6 @@ TIME_ZONE = env_str("KETACARE_TIME_ZONE", "America/New_York")
 USE_I18N = True
 # Staff pages are in English; the patient's own pages (portal) also in Spanish (ketacare/portal/locale).
 LANGUAGES = [("en", "English"), ("es", "Español")]
-# The address patients open links at (the portal's secure links in invitations), without a trailing slash.
-PUBLIC_URL = env_str("KETACARE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -208,3 +208,20 @@ LOGGING = {
 # Background work: Django's own tasks framework, stored in the database by django-tasks-db (no extra server on SQLite
 # or PostgreSQL). `ketacare worker` runs the jobs.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The scheduler's tick (how often it looks for a periodic job that is due) and the outbox's delivery policy.
+KETACARE_WORKER_TICK_SECONDS = env_int("KETACARE_WORKER_TICK_SECONDS", 5, minimum=1, maximum=300)
+KETACARE_MESSAGING_MAX_ATTEMPTS = env_int("KETACARE_MESSAGING_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
+KETACARE_MESSAGING_RETRY_BASE_SECONDS = env_int("KETACARE_MESSAGING_RETRY_BASE_SECONDS", 30, minimum=1, maximum=3600)
+# A message being sent longer than this is presumed lost with its worker and is sent again (same Message-ID).
+KETACARE_MESSAGING_LEASE_SECONDS = env_int("KETACARE_MESSAGING_LEASE_SECONDS", 300, minimum=1, maximum=86400)
+KETACARE_MESSAGING_SWEEP_SECONDS = env_int("KETACARE_MESSAGING_SWEEP_SECONDS", 30, minimum=1, maximum=3600)
+KETACARE_MESSAGING_SWEEP_GRACE_SECONDS = env_int("KETACARE_MESSAGING_SWEEP_GRACE_SECONDS", 60, minimum=0,
+                                                 maximum=86400)
+KETACARE_MESSAGE_ID_DOMAIN = env_str("KETACARE_MESSAGE_ID_DOMAIN", "ketacare.invalid")
+# Links in messages (e.g. to an alert, behind sign-in) start with this.
+KETACARE_BASE_URL = env_str("KETACARE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+KETACARE_SMS_BACKEND = env_str("KETACARE_SMS_BACKEND", "ketacare.messaging.sms.FileSmsBackend")
+KETACARE_SMS_FILE = env_str("KETACARE_SMS_FILE", str(VAR_DIR / "sms-outbox.jsonl"))
+KETACARE_TWILIO_ACCOUNT_SID = env_str("KETACARE_TWILIO_ACCOUNT_SID", "")
+KETACARE_TWILIO_AUTH_TOKEN = env_secret("KETACARE_TWILIO_AUTH_TOKEN") or ""
+KETACARE_TWILIO_FROM = env_str("KETACARE_TWILIO_FROM", "")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("p/", include("ketacare.portal.urls")),  # the patient's pages (secure links, no account)
     path("portal/", include("ketacare.portal.staff_urls")),
+    path("outbox/", include("ketacare.messaging.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -34,7 +34,7 @@ from ketacare.portal.domain.links import (
 )
 from ketacare.portal.models import ContactPreference, DueItem, PatientScheduleSetting, PortalSetting, SecureLink
 
-MOBILE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{6,24}$")
+MOBILE_RE = re.compile(r"^\+[1-9]\d{6,14}$")  # international (E.164) once spaces, dashes, brackets are gone
 PATIENT = "patient_portal"  # the audit trail's name for the patient acting through a link
 
 
@@ -427,7 +427,7 @@ def contact_update(*, actor, patient, email: str = "", mobile: str = "", preferr
     """Set how the patient wants to be reached between visits (staff enter what the patient asked for)."""
     require(actor, Perm.PATIENT_EDIT)
     require_same_clinic(actor, patient, DueItemNotFound)
-    email, mobile = (email or "").strip(), (mobile or "").strip()
+    email, mobile = (email or "").strip(), re.sub(r"[\s().-]", "", mobile or "")
     errors: dict[str, str] = {}
     if email:
         try:
@@ -436,7 +436,7 @@ def contact_update(*, actor, patient, email: str = "", mobile: str = "", preferr
             errors["email"] = "Enter a valid email address."
     if mobile:
         if not MOBILE_RE.match(mobile):
-            errors["mobile"] = "Enter a mobile number of 7 to 20 digits, e.g. +1 617 555 0100."
+            errors["mobile"] = "Enter the mobile number in international form, e.g. +1 617 555 0100."
     if preferred_channel not in c.Channel.values:
         errors["preferred_channel"] = "Choose email or text message."
     if language not in c.Language.values:
@@ -524,10 +524,11 @@ def _invite(item_id: int, now: dt.datetime) -> bool:
     channel, address = target
     link, token = link_create(item=item, now=now)
     clinic = item.patient.clinic
-    url = f"{settings.PUBLIC_URL}/p/{token}/"
+    url = f"{settings.KETACARE_BASE_URL}/p/{token}/"
     subject, body = invitation_text(first_name=item.patient.given_name, clinic_name=clinic.name, url=url,
                                     expires_at=item.expires_at, tz=_clinic_tz(clinic), language=pref.language)
-    message = enqueue(clinic=clinic, channel=channel, to=address, subject=subject, body=body,
+    message = enqueue(clinic=clinic, channel=channel, to=address, subject="" if channel == c.Channel.SMS else subject,
+                      body=body,
                       purpose="portal_invitation", key=f"portal-invite:{item.pk}")
     item.invited_at = now
     item.save(update_fields=["invited_at"])
