@@ -529,7 +529,7 @@ def _invite(item_id: int, now: dt.datetime) -> bool:
                                     expires_at=item.expires_at, tz=_clinic_tz(clinic), language=pref.language)
     message = enqueue(clinic=clinic, channel=channel, to=address, subject="" if channel == c.Channel.SMS else subject,
                       body=body,
-                      purpose="portal_invitation", key=f"portal-invite:{item.pk}")
+                      purpose="portal.invitation", key=f"portal-invite:{item.pk}")
     item.invited_at = now
     item.save(update_fields=["invited_at"])
     audit_record(actor=None, username="ketacare portal", action=AuditAction.PORTAL_INVITATION_QUEUED, target=item,
