@@ -27,6 +27,7 @@ def _make_missing(users: dict) -> None:
     from ketacare.instruments.models import ImportedInstrument, SafetyThresholdSetting
     from ketacare.messaging.models import DeliveryAttempt, Message
     from ketacare.outcomes.models import OutcomeSetting, ProgressLetter
+    from ketacare.portal.models import PatientScheduleSetting, PortalSetting
     from ketacare.safety.models import Alert
     from ketacare.screening.models import EligibilitySetting
     from ketacare.treatment.models import (
@@ -68,6 +69,11 @@ def _make_missing(users: dict) -> None:
         SuicideRiskClearance: lambda: SuicideRiskClearance.objects.create(
             clinic_id=clinic_id, alert=Alert.objects.filter(clinic_id=clinic_id).first(), cleared_by=prescriber,
             cleared_at=now, note="cleared"),
+        PatientScheduleSetting: lambda: PatientScheduleSetting.objects.create(
+            patient=Alert.objects.filter(clinic_id=clinic_id).first().patient, **revision),
+        PortalSetting: lambda: PortalSetting.objects.create(
+            crisis_resources=[{"label": "Lifeline", "contact": "988"}], missed_in_a_row=3,
+            **{k: v for k, v in revision.items() if k != "overrides"}),
         AdverseEvent: lambda: AdverseEvent.objects.create(
             clinic_id=clinic_id, session=DosingSession.objects.filter(clinic_id=clinic_id).first(),
             description="nausea", severity="mild", onset_at=now - dt.timedelta(hours=1), resolved_at=now,

@@ -83,6 +83,25 @@ class AuditAction(models.TextChoices):
     LEDGER_REPORT_EXPORTED = "ledger_report_exported"
     MESSAGE_QUEUED = "message_queued"
     OUTBOX_VIEWED = "outbox_viewed"
+    # Between visits (portal): the patient's own actions are recorded with username "patient_portal".
+    PORTAL_SCHEDULE_SYNCED = "portal_schedule_synced"
+    PORTAL_SCHEDULE_CHANGED = "portal_schedule_changed"
+    PORTAL_SETTING_CHANGED = "portal_setting_changed"
+    PORTAL_CONTACT_CHANGED = "portal_contact_changed"
+    PORTAL_CONTACT_VIEWED = "portal_contact_viewed"
+    PORTAL_ADHERENCE_VIEWED = "portal_adherence_viewed"
+    PORTAL_LINK_CREATED = "portal_link_created"
+    PORTAL_LINK_REVOKED = "portal_link_revoked"
+    PORTAL_LINK_OPENED = "portal_link_opened"
+    PORTAL_LINK_REFUSED = "portal_link_refused"
+    PORTAL_DOB_FAILED = "portal_dob_failed"
+    PORTAL_DOB_LOCKED = "portal_dob_locked"
+    PORTAL_DOB_VERIFIED = "portal_dob_verified"
+    PORTAL_FORM_VIEWED = "portal_form_viewed"
+    PORTAL_DRAFT_SAVED = "portal_draft_saved"
+    PORTAL_ITEM_COMPLETED = "portal_item_completed"
+    PORTAL_INVITATION_QUEUED = "portal_invitation_queued"
+    PORTAL_MISSED_FLAGGED = "portal_missed_flagged"
 
 
 # One exception for every append-only record (kept under its old name for callers).

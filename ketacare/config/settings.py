@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "ketacare.ledger",
     "ketacare.outcomes",
     "ketacare.interop",
+    "ketacare.portal",
     "ketacare.seed",
 ]
 
@@ -175,6 +176,8 @@ SECURE_CSP = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("KETACARE_TIME_ZONE", "America/New_York")
 USE_I18N = True
+# Staff pages are in English; the patient's own pages (portal) also in Spanish (ketacare/portal/locale).
+LANGUAGES = [("en", "English"), ("es", "Español")]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -193,11 +196,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A portal link's token is in its URL path: every log line passes through the redaction filter first.
+    "filters": {"portal_tokens": {"()": "ketacare.core.logredact.RedactPortalTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["portal_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("KETACARE_LOG_LEVEL", "INFO")},
     # Request logs would carry patient ids from URLs into log files: keep Django's request logger at errors only.
-    "loggers": {"django.request": {"level": "ERROR"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+    "loggers": {"django.request": {"level": "ERROR"},
+                # runserver's request lines go through the redacting console handler too
+                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # Background work: Django's own tasks framework, stored in the database by django-tasks-db (no extra server on SQLite

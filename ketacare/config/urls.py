@@ -16,6 +16,8 @@ urlpatterns = [
     path("treatment/", include("ketacare.treatment.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("ledger/", include("ketacare.ledger.urls")),
+    path("p/", include("ketacare.portal.urls")),  # the patient's pages (secure links, no account)
+    path("portal/", include("ketacare.portal.staff_urls")),
     path("outbox/", include("ketacare.messaging.urls")),
     path("api/v1/", api.urls),
     path("fhir/R4/", include("ketacare.interop.urls")),

@@ -182,3 +182,28 @@ def register_lot_suggestion(suggest: Callable) -> None:
 
 def suggested_lot_number(session) -> str:
     return next((lot for suggest in _LOT_SUGGESTIONS if (lot := suggest(session))), "")
+
+
+# Apps told when a patient's sessions change (a course planned, a session moved, cancelled or dosed), e.g. the
+# portal re-anchoring its self-report schedule. A listener runs inside the change's transaction, in a savepoint; its
+# failure is logged and never refuses the clinical write (the portal also re-syncs periodically).
+_SESSIONS_CHANGED: list = []
+
+
+def register_sessions_changed(listener) -> None:
+    """`listener(patient_id=..., clinic_id=...)` is called after every change to that patient's sessions."""
+    if listener not in _SESSIONS_CHANGED:
+        _SESSIONS_CHANGED.append(listener)
+
+
+def sessions_changed(*, patient_id: int, clinic_id: int) -> None:
+    import logging
+
+    from django.db import transaction
+
+    for listener in list(_SESSIONS_CHANGED):
+        try:
+            with transaction.atomic():
+                listener(patient_id=patient_id, clinic_id=clinic_id)
+        except Exception:  # noqa: BLE001 - a listener never blocks a clinical write
+            logging.getLogger(__name__).exception("a sessions-changed listener failed")

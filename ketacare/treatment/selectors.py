@@ -353,3 +353,26 @@ def patient_id_of_vitals(*, user, reading_id: int) -> int | None:
 def patient_id_of_administration(*, user, administration_id: int) -> int | None:
     return (DoseAdministration.objects.filter(pk=administration_id, session__in=_sessions_visible_to(user))
             .values_list("session__patient_id", flat=True).first())
+
+
+def schedule_sessions(*, clinic_id: int, patient_id: int) -> list[dict]:
+    """Every course of one patient (of this clinic) with its sessions, for the portal's self-report schedule:
+    [{"course_id", "protocol_ref", "sessions": [{"number", "phase", "planned_on", "cancelled", "dosed_at"}]}]. A
+    session that ended without a dose (cancelled, held, escalated) counts as cancelled."""
+    ended = {c.SessionState.CANCELLED, c.SessionState.HELD, c.SessionState.ESCALATED}
+    courses: dict[int, dict] = {}
+    for course in Course.objects.filter(clinic_id=clinic_id, patient_id=patient_id).order_by("start_on", "id"):
+        courses[course.pk] = {"course_id": course.pk, "protocol_ref": course.protocol_ref, "sessions": []}
+    rows = (DosingSession.objects.filter(clinic_id=clinic_id, patient_id=patient_id)
+            .values("course_id", "number", "phase", "planned_on", "state", "first_dose_at")
+            .order_by("course_id", "number"))
+    for row in rows:
+        courses[row["course_id"]]["sessions"].append({
+            "number": row["number"], "phase": row["phase"], "planned_on": row["planned_on"],
+            "cancelled": row["state"] in ended and row["first_dose_at"] is None, "dosed_at": row["first_dose_at"]})
+    return list(courses.values())
+
+
+def patients_with_courses() -> list[tuple[int, int]]:
+    """(clinic id, patient id) of every patient with a course, for the portal's periodic schedule re-sync."""
+    return list(Course.objects.values_list("clinic_id", "patient_id").distinct().order_by("clinic_id", "patient_id"))

@@ -66,6 +66,7 @@ def course_create(*, actor, patient, protocol_ref: str, start_on: dt.date, open_
     audit_record(actor=actor, action=AuditAction.COURSE_CREATED, target=course, patient_id=patient.pk,
                  data={"protocol": protocol.ref, "sessions": len(sessions), "start_on": start_on.isoformat(),
                        "clearance": clearance.snapshot})
+    links.sessions_changed(patient_id=patient.pk, clinic_id=patient.clinic_id)
     return course
 
 
@@ -94,6 +95,7 @@ def course_reschedule(*, actor, session: DosingSession, new_on: dt.date, shift_f
         row.save(update_fields=["planned_on"])
     audit_record(actor=actor, action=AuditAction.COURSE_RESCHEDULED, target=course, patient_id=course.patient_id,
                  data={"session": session.number, "new_on": new_on.isoformat(), "moved": len(changed)})
+    links.sessions_changed(patient_id=course.patient_id, clinic_id=course.clinic_id)
     return course
 
 
@@ -121,4 +123,5 @@ def course_end(*, actor, course: Course, status: str, reason: str) -> Course:
     course.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
     audit_record(actor=actor, action=AuditAction.COURSE_ENDED, target=course, patient_id=course.patient_id,
                  data={"status": status})
+    links.sessions_changed(patient_id=course.patient_id, clinic_id=course.clinic_id)
     return course

@@ -197,6 +197,8 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
     s.save(update_fields=["first_dose_at", "dose_completed_at"])
     audit_record(actor=actor, action=AuditAction.DOSE_ADMINISTERED, target=row, patient_id=s.patient_id,
                  data={"mg": str(mg), "device": number, "lot_number": lot_number, "warnings": warnings})
+    if not given:
+        links.sessions_changed(patient_id=s.patient_id, clinic_id=s.clinic_id)
     return row
 
 

@@ -89,6 +89,8 @@ def session_transition(*, actor, session: DosingSession, to: str, reason: str = 
         _course_complete_if_done(s.course, now=now, actor=actor)
     audit_record(actor=actor, action=AuditAction.SESSION_TRANSITIONED, target=s, patient_id=s.patient_id,
                  data={"from": previous, "to": target.value})
+    if target.value in c.FINAL_STATES:
+        links.sessions_changed(patient_id=s.patient_id, clinic_id=s.clinic_id)
     return s
 
 
