@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from ketacare.accounts.roles import Perm, Role, role_has
+from ketacare.accounts.usernames import normalize_username
 from ketacare.core.models import Clinic
 
 
@@ -22,6 +23,11 @@ class User(AbstractUser):
                 condition=models.Q(is_superuser=True) | (models.Q(clinic__isnull=False) & ~models.Q(role="")),
             )
         ]
+
+    @classmethod
+    def normalize_username(cls, username: str) -> str:
+        # Used by full_clean(), create_user() and createsuperuser: one spelling per account.
+        return normalize_username(username)
 
     def has_perm_to(self, perm: Perm) -> bool:
         return self.is_active and self.clinic_id is not None and role_has(self.role, perm)
@@ -47,11 +53,12 @@ class ApiToken(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in, for throttling repeated guesses."""
+    """One failed sign-in, for throttling repeated guesses (`accounts/throttle.py`). The username is kept only as a
+    keyed digest of its normalised form (`usernames.username_key`), never as the text typed."""
 
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.GenericIPAddressField(null=True)
+    username_key = models.CharField(max_length=64, db_index=True)
+    ip = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
-        return f"failed sign-in for {self.username} at {self.at:%Y-%m-%d %H:%M}"
+        return f"failed sign-in {self.username_key[:8]}… at {self.at:%Y-%m-%d %H:%M}"

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from ketacare.accounts.models import ApiToken, User
 from ketacare.accounts.roles import Role
+from ketacare.accounts.usernames import USERNAME_PATTERN, USERNAME_RULE, normalize_username
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
@@ -43,6 +44,11 @@ def clinic_create(*, code: str, name: str, admin_username: str, admin_email: str
         zoneinfo.ZoneInfo(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"unknown time zone {time_zone!r} (use an IANA name such as America/New_York)") from None
+    admin_username = normalize_username(admin_username)
+    if not USERNAME_PATTERN.fullmatch(admin_username):
+        raise ValidationError(f"admin username {admin_username!r}: {USERNAME_RULE}")
+    if User.objects.filter(username=admin_username).exists():
+        raise ValidationError(f"the username {admin_username!r} is taken (usernames are unique across the network)")
     if Clinic.objects.filter(code=code).exists():
         raise ValidationError(f"a clinic with code {code!r} exists already")
     clinic = Clinic(code=code, name=name, time_zone=time_zone)
@@ -62,8 +68,8 @@ def clinic_create(*, code: str, name: str, admin_username: str, admin_email: str
 def staff_create(*, actor: User, username: str, first_name: str, last_name: str, email: str, role: str,
                  password: str) -> User:
     """A clinic admin adds a member of staff to their own clinic."""
-    user = User(username=username, first_name=first_name, last_name=last_name, email=email, role=role,
-                clinic_id=actor.clinic_id)
+    user = User(username=normalize_username(username), first_name=first_name, last_name=last_name, email=email,
+                role=role, clinic_id=actor.clinic_id)
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()

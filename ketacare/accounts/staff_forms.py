@@ -3,12 +3,18 @@ from django.contrib.auth.password_validation import validate_password
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
+from ketacare.accounts.usernames import USERNAME_PATTERN, USERNAME_RULE, normalize_username
+
+
+class UsernameField(forms.RegexField):
+    """The username in its one normalised spelling (accounts/usernames.py) before the pattern is checked."""
+
+    def to_python(self, value):
+        return normalize_username(super().to_python(value) or "")
 
 
 class StaffCreateForm(forms.Form):
-    username = forms.RegexField(regex=r"^[a-z0-9._-]{3,40}$", max_length=40,
-                                error_messages={"invalid": "3–40 lowercase letters, digits, dots, hyphens or "
-                                                           "underscores."})
+    username = UsernameField(regex=USERNAME_PATTERN, max_length=40, error_messages={"invalid": USERNAME_RULE})
     first_name = forms.CharField(max_length=60)
     last_name = forms.CharField(max_length=60)
     email = forms.EmailField(required=False)
@@ -19,7 +25,7 @@ class StaffCreateForm(forms.Form):
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
+        if User.objects.filter(username=username).exists():
             raise forms.ValidationError("This username is taken (usernames are unique across the network).")
         return username
 

@@ -7,9 +7,10 @@ from django.views.decorators.http import require_POST
 
 from ketacare.accounts import throttle
 from ketacare.accounts.access import public, requires
-from ketacare.accounts.forms import LoginForm
+from ketacare.accounts.forms import LoginForm, client_ip
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
+from ketacare.accounts.usernames import normalize_username, username_key
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core.home import cards_for
@@ -21,7 +22,8 @@ def login(request):
         return redirect("home")
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
-        username = request.POST.get("username", "")[:150]
+        username = normalize_username(request.POST.get("username", ""))[:150]
+        ip = client_ip(request)
         if form.is_valid():
             user = form.get_user()
             with transaction.atomic():
@@ -29,15 +31,28 @@ def login(request):
                 throttle.login_failures_clear(username)
                 audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user)
             return redirect(request.GET.get("next") if _safe_next(request) else "home")
-        # A known username's failures belong to that user's clinic, so only its auditors see them.
-        clinic_id = User.objects.filter(username__iexact=username).values_list("clinic_id", flat=True).first()
-        with transaction.atomic():
-            if getattr(form, "locked", False):
-                audit_record(actor=None, username=username, clinic_id=clinic_id, action=AuditAction.LOGIN_THROTTLED)
-            else:
-                throttle.login_failure_record(username, request.META.get("REMOTE_ADDR"))
-                audit_record(actor=None, username=username, clinic_id=clinic_id, action=AuditAction.LOGIN_FAILED)
+        if username:
+            _login_failure_audit(username, ip, locked=form.locked)
     return render(request, "accounts/login.html", {"form": form})
+
+
+def _login_failure_audit(username: str, ip: str | None, *, locked: throttle.Lock | None) -> None:
+    """A known username's failures belong to that user's clinic, so only its auditors see them. A name that matches
+    no account is kept only as a keyed digest, in no clinic, and shown to no clinic's auditors (it may be a password
+    typed into the wrong box)."""
+    known = User.objects.filter(username=username).values_list("clinic_id", flat=True)
+    is_known = known.exists()
+    clinic_id = known.first() if is_known else None
+    shown_name = username if is_known else ""
+    data = {} if is_known else {"username_key": username_key(username)}
+    with transaction.atomic():
+        if locked is not None:
+            audit_record(actor=None, username=shown_name, clinic_id=clinic_id, action=AuditAction.LOGIN_THROTTLED,
+                         data={**data, "by": str(locked)})
+        else:
+            throttle.login_failure_record(username, ip)
+            audit_record(actor=None, username=shown_name, clinic_id=clinic_id, action=AuditAction.LOGIN_FAILED,
+                         data=data)
 
 
 def _safe_next(request) -> bool:

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ketacare.accounts.models import User
 from ketacare.accounts.services import token_create
+from ketacare.accounts.usernames import normalize_username
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "create":
             try:
-                user = User.objects.get(username=options["user"], is_active=True)
+                user = User.objects.get(username=normalize_username(options["user"]), is_active=True)
             except User.DoesNotExist:
                 raise CommandError(f"no active user named {options['user']!r}") from None
             self.stdout.write(token_create(user=user, name=options["name"]))
