@@ -18,6 +18,7 @@ from django.utils import timezone
 from ketacare.accounts.access import require
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
+from ketacare.accounts.usernames import normalize_username
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock, context
@@ -309,10 +310,10 @@ def witness_confirm(*, actor, username: str, password: str, not_ids: tuple[int, 
     lockout (it is recorded outside the caller's transaction, so the refusal keeps it)."""
     from ketacare.accounts import throttle
 
-    username = (username or "").strip()
+    username = normalize_username(username or "")
     if not username or not password:
         raise WitnessRefused("A second staff member must confirm with their own username and password.")
-    witness = User.objects.filter(username__iexact=username).first()
+    witness = User.objects.filter(username=username).first()
     if witness is not None and (witness.pk == actor.pk or witness.pk in not_ids):
         raise WitnessRefused("The witness must be someone other than the person who drew or wasted the dose.")
     if throttle.login_locked(username):
