@@ -45,6 +45,17 @@ def default_quantity(session) -> Decimal | None:
     return Decimal(order.device_count) if order.device_count else order.volume_ml
 
 
+def _give_default(session, row) -> Decimal:
+    """What to offer as given: the milligrams recorded as administered in the session, in the draw's unit, at most
+    what is left of the draw."""
+    draw, state = row["draw"], row["state"]
+    mg = sum((a.mg for a in session.administrations.all()), ZERO)
+    if mg <= ZERO:
+        return state.outstanding
+    units = (mg / draw.lot.product.mg_per_unit).quantize(Decimal("0.001"))
+    return max(min(units - state.administered, state.outstanding), ZERO)
+
+
 def session_panel(request, session) -> str:
     if not request.user.has_perm_to(Perm.LEDGER_VIEW) or session.course.route not in c.ROUTE_SUBSTANCE:
         return ""
@@ -54,7 +65,7 @@ def session_panel(request, session) -> str:
     return render_to_string("ledger/session_panel.html", {
         "session": session, "draws": draws, "balances": balances, "suggested": suggested,
         "default_quantity": default_quantity(session), "can_record": can_record,
-        "open_draws": [d for d in draws if d["state"].outstanding > ZERO],
+        "open_draws": [{**d, "give": _give_default(session, d)} for d in draws if d["state"].outstanding > ZERO],
         "administrations": list(session.administrations.all()) if can_record else [],
     }, request=request)
 

@@ -67,13 +67,17 @@ def dispensing_log(*, user, product_id: int | None = None, lot_id: int | None = 
             "supplier_dea": e.supplier.dea_number if e.supplier else "",
             "containers": e.containers or "", "invoice": e.invoice_ref, "manner": e.method or e.note,
             "corrects": e.corrects_id or "",
+            "group": f"{product.get_substance_display()} · {product.form} · {fmt(product.units_per_container)} "
+                     f"{product.get_unit_display()} container at {fmt(product.mg_per_unit)} mg/"
+                     f"{product.get_unit_display()} · NDC {product.ndc} · lot {e.lot.lot_number} "
+                     f"(expires {e.lot.expires_on.isoformat()})",
         }))
     return rows
 
 
 def to_csv(rows: list[LogRow]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writerow({k: k.replace("_", " ").replace("dea", "DEA") for k in COLUMNS})
     for row in rows:
         writer.writerow({k: _safe(v) for k, v in row.values.items()})

@@ -113,7 +113,7 @@ def dispensing_log(request):
     audit_record(actor=request.user, action=AuditAction.LEDGER_REPORT_EXPORTED if fmt else AuditAction.LEDGER_VIEWED,
                  data={"report": "dispensing_log", "format": fmt or "html", "rows": len(rows),
                        "patient_ids": patient_ids})
-    context = {"rows": rows, "product_id": product_id,
+    context = {"rows": rows, "product_id": product_id, "products": sel.products_for(user=request.user),
                "registrants": [f"{r.name}, DEA {r.dea_number}" for r in sel.registrants_for(user=request.user)]}
     if fmt == "csv":
         response = HttpResponse(reports.to_csv(rows), content_type="text/csv; charset=utf-8")
