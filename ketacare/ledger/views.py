@@ -272,3 +272,68 @@ def signals(request):
     rows = [{"signal": s, "use": by_id[s.staff_id], "name": names[s.staff_id]} for s in compute(uses)]
     audit_record(actor=request.user, action=AuditAction.LEDGER_VIEWED, data={"page": "signals", "rows": len(rows)})
     return render(request, "ledger/signals.html", {"rows": rows, "since": since})
+
+
+# ---- Other movements and corrections -------------------------------------------------------------------------
+
+MOVEMENTS = ("transfer", "breakage", "loss", "destroy", "reverse")
+
+
+@requires(Perm.LEDGER_VIEW)
+def movements(request):
+    """Transfers, breakage, losses, destruction (Form 41, two witnesses) and corrections, with the latest entries.
+    Each is refused by its service unless the user's role may record it."""
+
+    user = request.user
+    if request.method == "POST":
+        which = request.POST.get("which")
+        post = request.POST
+        try:
+            if which not in MOVEMENTS:
+                raise ValidationError("Unknown movement.")
+            if which == "reverse":
+                entry = LedgerEntry.objects.filter(clinic_id=user.clinic_id, pk=post.get("entry") or 0).first()
+                if entry is None:
+                    raise services.LedgerNotFound()
+                services.ledger_reverse(actor=user, entry=entry, reason=post.get("reason", ""))
+            else:
+                lot = sel.lots_for(user=user).filter(pk=post.get("lot") or 0).first()
+                location = sel.locations_for(user=user).filter(pk=post.get("location") or 0).first()
+                if lot is None or location is None:
+                    raise ValidationError("Choose the lot and the location.")
+                quantity = post.get("quantity", "")
+                if which == "transfer":
+                    destination = sel.locations_for(user=user).filter(pk=post.get("destination") or 0).first()
+                    if destination is None:
+                        raise ValidationError("Choose where it goes.")
+                    services.ledger_transfer(actor=user, lot=lot, source=location, destination=destination,
+                                             quantity=quantity)
+                elif which == "breakage":
+                    services.ledger_breakage(actor=user, lot=lot, location=location, quantity=quantity,
+                                             note=post.get("note", ""))
+                elif which == "loss":
+                    services.ledger_loss(actor=user, lot=lot, location=location, quantity=quantity,
+                                         note=post.get("note", ""))
+                else:
+                    services.ledger_destroy(actor=user, lot=lot, location=location, quantity=quantity,
+                                            method=post.get("method", ""), form41_ref=post.get("form41_ref", ""),
+                                            witnesses=[(post.get("witness1_username", ""),
+                                                        post.get("witness1_password", "")),
+                                                       (post.get("witness2_username", ""),
+                                                        post.get("witness2_password", ""))])
+        except (DomainError, ValidationError) as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"Recorded: {which}.")
+        return redirect("ledger:movements")
+    entries = list(LedgerEntry.objects.filter(clinic_id=user.clinic_id)
+                   .select_related("lot__product", "location", "actor", "witness")
+                   .order_by("-at", "-id")[:60])
+    corrected = set(LedgerEntry.objects.filter(corrects_id__in=[e.pk for e in entries])
+                    .values_list("corrects_id", flat=True))
+    audit_record(actor=user, action=AuditAction.LEDGER_VIEWED, data={"page": "movements", "rows": len(entries)})
+    return render(request, "ledger/movements.html", {
+        "entries": entries, "corrected": corrected, "balances": sel.balances_for(user=user).filter(on_hand__gt=0),
+        "lots": sel.lots_for(user=user), "locations": sel.locations_for(user=user),
+        "can_record": user.has_perm_to(Perm.LEDGER_RECORD), "can_manage": user.has_perm_to(Perm.LEDGER_MANAGE),
+    })

@@ -19,6 +19,7 @@ PAGES.update({
     "ledger:discrepancies": ("get", MANAGERS),
     "ledger:discrepancy-act": ("post", MANAGERS),
     "ledger:signals": ("get", MANAGERS),
+    "ledger:movements": ("get", VIEWERS),
 })
 
 

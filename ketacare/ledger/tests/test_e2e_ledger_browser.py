@@ -40,6 +40,8 @@ def test_ledger_pages_on_the_demo_clinic(live_server, page, screenshot):
     screenshot(page, "signals")
     page.goto(base + "/ledger/setup")
     screenshot(page, "setup")
+    page.goto(base + "/ledger/movements")
+    screenshot(page, "movements")
     sign_out(page)
 
     sign_in(page, base, "nurse")

@@ -120,3 +120,35 @@ def test_the_stock_page_shows_the_biennial_inventory_due_date(client, s):
     page = client.get("/ledger/").content.decode()
     due = timezone.localdate() + dt.timedelta(days=730)
     assert f"inventory due <strong>{due:%a %Y-%m-%d}</strong>" in page
+
+
+def test_movements_page_transfers_breaks_and_corrects_and_a_nurse_cannot_record_a_loss(client, s):
+    client.force_login(s.nurse)
+    client.post("/ledger/movements", {"which": "transfer", "lot": s.ketamine_lot.pk, "location": s.safe.pk,
+                                      "destination": s.cart.pk, "quantity": "5"})
+    assert StockBalance.objects.get(lot=s.ketamine_lot, location=s.cart).on_hand == Decimal(5)
+    client.post("/ledger/movements", {"which": "breakage", "lot": s.ketamine_lot.pk, "location": s.cart.pk,
+                                      "quantity": "1", "note": "dropped"})
+    breakage = LedgerEntry.objects.get(kind="breakage")
+    refused = client.post("/ledger/movements", {"which": "loss", "lot": s.ketamine_lot.pk, "location": s.cart.pk,
+                                                "quantity": "1", "note": "gone"}, follow=True)
+    assert "You do not have permission" in refused.content.decode()
+    assert not LedgerEntry.objects.filter(kind="loss").exists()
+    client.post("/ledger/movements", {"which": "reverse", "entry": breakage.pk, "reason": "wrong vial"})
+    assert StockBalance.objects.get(lot=s.ketamine_lot, location=s.cart).on_hand == Decimal(5)
+    page = client.get("/ledger/movements").content.decode()
+    assert f"corrects #{breakage.pk}" in page
+
+
+def test_destruction_on_the_page_needs_two_witness_passwords(client, s):
+    second = s.prescriber
+    client.force_login(s.admin)
+    data = {"which": "destroy", "lot": s.esketamine_lot.pk, "location": s.safe.pk, "quantity": "2",
+            "method": "reverse distributor", "form41_ref": "F41-7", "witness1_username": s.witness.username,
+            "witness1_password": s.password, "witness2_username": second.username, "witness2_password": "wrong"}
+    client.post("/ledger/movements", data)
+    assert not LedgerEntry.objects.filter(kind="destroy").exists()
+    client.post("/ledger/movements", {**data, "witness2_password": s.password})
+    entry = LedgerEntry.objects.get(kind="destroy")
+    assert (entry.witness, entry.witness2, entry.form41_ref) == (s.witness, second, "F41-7")
+    assert StockBalance.objects.get(lot=s.esketamine_lot, location=s.safe).on_hand == Decimal(4)
