@@ -337,3 +337,27 @@ def movements(request):
         "lots": sel.lots_for(user=user), "locations": sel.locations_for(user=user),
         "can_record": user.has_perm_to(Perm.LEDGER_RECORD), "can_manage": user.has_perm_to(Perm.LEDGER_MANAGE),
     })
+
+
+@requires(Perm.LEDGER_MANAGE)
+def report(request, name: str):
+    """Inventory, discrepancy, destruction and loss reports, on screen or as CSV; kept at least as long as the
+    jurisdiction requires (§3: 2 years federally)."""
+    from ketacare.ledger import reports
+    from ketacare.ledger.domain.clocks import FEDERAL
+
+    if name not in reports.OTHER_REPORTS:
+        raise services.LedgerNotFound("No such report.")
+    cols, rows = reports.report_rows(user=request.user, name=name)
+    fmt = request.GET.get("format", "")
+    audit_record(actor=request.user, action=AuditAction.LEDGER_REPORT_EXPORTED if fmt else AuditAction.LEDGER_VIEWED,
+                 data={"report": name, "format": fmt or "html", "rows": len(rows)})
+    if fmt == "csv":
+        response = HttpResponse(reports.rows_to_csv(cols, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="ledger-{name}.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "ledger/report.html", {
+        "name": name, "title": reports.OTHER_REPORTS[name], "reports": reports.OTHER_REPORTS,
+        "cols": cols, "table": [[row[c] for c in cols] for row in rows],
+        "retention_years": FEDERAL.retention_years})

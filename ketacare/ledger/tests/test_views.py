@@ -152,3 +152,19 @@ def test_destruction_on_the_page_needs_two_witness_passwords(client, s):
     entry = LedgerEntry.objects.get(kind="destroy")
     assert (entry.witness, entry.witness2, entry.form41_ref) == (s.witness, second, "F41-7")
     assert StockBalance.objects.get(lot=s.esketamine_lot, location=s.safe).on_hand == Decimal(4)
+
+
+@pytest.mark.parametrize("name", ["inventory", "discrepancies", "destruction", "losses"])
+def test_each_report_lists_its_records_on_screen_and_as_csv(client, s, name):
+    services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                          counted={s.ketamine_lot.pk: "19.6", s.esketamine_lot.pk: "6"})
+    services.ledger_loss(actor=s.admin, lot=s.esketamine_lot, location=s.safe, quantity=1, note="missing at count")
+    services.ledger_destroy(actor=s.admin, lot=s.esketamine_lot, location=s.safe, quantity=1, method="incinerated",
+                            form41_ref="F41-3", witnesses=[(s.witness.username, s.password),
+                                                           (s.prescriber.username, s.password)])
+    expected = {"inventory": "19.6", "discrepancies": "-0.4", "destruction": "F41-3", "losses": "missing at count"}
+    client.force_login(s.admin)
+    assert expected[name] in client.get(f"/ledger/reports/{name}").content.decode()
+    csv_text = client.get(f"/ledger/reports/{name}?format=csv").content.decode()
+    assert expected[name] in csv_text
+    assert AuditEvent.objects.filter(action="ledger_report_exported", data__report=name).exists()
