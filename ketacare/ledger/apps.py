@@ -16,3 +16,9 @@ class LedgerConfig(AppConfig):
         home_card(HomeCard("Controlled substances", "Stock of every lot, expiring lots, open investigations and their "
                            "DEA deadlines.", "ledger:stock", "Open the stock", Perm.LEDGER_VIEW, 45))
         hooks.connect()
+        from ketacare.core import banners
+        from ketacare.ledger.models import Discrepancy
+        from ketacare.ledger.panels import dea_deadline_banner
+
+        banners.register(dea_deadline_banner)
+        banners.invalidate_on_change("ledger.dea_deadlines", Discrepancy)

@@ -75,3 +75,28 @@ def suggested_lot_number(session) -> str:
     draw = (LedgerEntry.objects.filter(session_id=session.pk, kind="draw", corrects__isnull=True)
             .select_related("lot").order_by("-at", "-id").first())
     return draw.lot.lot_number if draw else ""
+
+
+def dea_deadline_banner(request) -> list[dict]:
+    """The clinic admin sees theft/significant-loss reports still owed to the DEA: the written notice (1 business
+    day) and Form 106 (45 days), due within a week or overdue (controlled-substances.md §7). One query, cached."""
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from ketacare.core import banners, clock
+    from ketacare.ledger.models import Discrepancy
+
+    user = request.user
+    if not user.has_perm_to(Perm.LEDGER_MANAGE):
+        return []
+    soon = clock.today() + dt.timedelta(days=7)
+    owed = banners.cached_count("ledger.dea_deadlines", user.clinic_id, lambda: Discrepancy.objects.filter(
+        Q(notice_due_on__lte=soon, notice_sent_on__isnull=True)
+        | Q(form106_due_on__lte=soon, form106_filed_on__isnull=True), clinic_id=user.clinic_id).count())
+    if not owed:
+        return []
+    return [{"level": "danger", "count": owed, "url": reverse("ledger:discrepancies"),
+             "text": f"{owed} theft or loss report{'s' if owed > 1 else ''} to the DEA due within a week or overdue "
+                     "(written notice, Form 106)."}]

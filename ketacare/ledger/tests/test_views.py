@@ -168,3 +168,18 @@ def test_each_report_lists_its_records_on_screen_and_as_csv(client, s, name):
     csv_text = client.get(f"/ledger/reports/{name}?format=csv").content.decode()
     assert expected[name] in csv_text
     assert AuditEvent.objects.filter(action="ledger_report_exported", data__report=name).exists()
+
+
+def test_the_admin_sees_a_banner_until_the_dea_reports_are_filed(client, s):
+    _, opened = services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                                      counted={s.ketamine_lot.pk: "19.6", s.esketamine_lot.pk: "6"})
+    client.force_login(s.admin)
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()
+    d = services.discrepancy_classify(actor=s.admin, discrepancy=opened[0], classification="theft")
+    assert "1 theft or loss report to the DEA due" in client.get("/ledger/").content.decode()
+    client.force_login(s.nurse)
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()  # the admin's task, not the nurse's
+    client.force_login(s.admin)
+    services.discrepancy_record_filing(actor=s.admin, discrepancy=d, notice_sent_on=d.notice_due_on,
+                                       form106_filed_on=d.discovered_on + dt.timedelta(days=10))
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()
