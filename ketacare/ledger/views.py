@@ -26,7 +26,8 @@ from ketacare.ledger.models import LedgerEntry, StockBalance
 def stock(request):
     """Balances per lot and location, with expiry flags and open investigations."""
     today = clock.today()
-    rows = [{"balance": b, "expiry": expiry_status(b.lot.expires_on, today)}
+    profile = sel.profile_for(request.user.clinic_id)
+    rows = [{"balance": b, "expiry": expiry_status(b.lot.expires_on, today, profile)}
             for b in sel.balances_for(user=request.user)]
     open_discrepancies = list(sel.discrepancies_for(user=request.user).filter(resolved_at__isnull=True))
     last_inventory = sel.last_inventory_for(user=request.user)
@@ -37,7 +38,7 @@ def stock(request):
         "rows": rows, "discrepancies": open_discrepancies, "today": today,
         "can_manage": request.user.has_perm_to(Perm.LEDGER_MANAGE), "locations": sel.locations_for(user=request.user),
         "last_inventory": last_inventory,
-        "inventory_due_on": inventory_due_on(last_on, first_use)})
+        "inventory_due_on": inventory_due_on(last_on, first_use, profile)})
 
 
 def _to_session(session_id: int):
@@ -344,7 +345,6 @@ def report(request, name: str):
     """Inventory, discrepancy, destruction and loss reports, on screen or as CSV; kept at least as long as the
     jurisdiction requires (§3: 2 years federally)."""
     from ketacare.ledger import reports
-    from ketacare.ledger.domain.clocks import FEDERAL
 
     if name not in reports.OTHER_REPORTS:
         raise services.LedgerNotFound("No such report.")
@@ -360,4 +360,38 @@ def report(request, name: str):
     return render(request, "ledger/report.html", {
         "name": name, "title": reports.OTHER_REPORTS[name], "reports": reports.OTHER_REPORTS,
         "cols": cols, "table": [[row[c] for c in cols] for row in rows],
-        "retention_years": FEDERAL.retention_years})
+        "retention_years": sel.profile_for(request.user.clinic_id).retention_years})
+
+
+PROFILE_FIELDS = ("notice_business_days", "form106_days", "inventory_interval_days", "retention_years",
+                  "expiry_warning_days", "count_tolerance_ml")
+
+
+@requires(Perm.LEDGER_MANAGE)
+def settings_page(request):
+    """The clinic's jurisdiction profile: a preset and the values it tightens, saved as a revision with a reason."""
+    from ketacare.ledger.domain.clocks import BOUNDS, PRESETS
+
+    user = request.user
+    errors: list[str] = []
+    if request.method == "POST":
+        preset = request.POST.get("preset", "federal")
+        overrides: dict = {k: request.POST[k].strip() for k in PROFILE_FIELDS if request.POST.get(k, "").strip()}
+        if request.POST.get("exact_counts") in ("on", "off"):
+            overrides["exact_counts"] = request.POST["exact_counts"] == "on"
+        try:
+            services.ledger_configure(actor=user, preset=preset, overrides=overrides,
+                                      reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("ledger:settings")
+    else:
+        audit_record(actor=user, action=AuditAction.LEDGER_VIEWED, data={"page": "settings"})
+    profile = sel.profile_for(user.clinic_id)
+    return render(request, "ledger/settings.html", {
+        "profile": profile, "current": sel.setting_current(user.clinic_id), "presets": list(PRESETS),
+        "fields": [(k, k.replace("_", " ").capitalize(), getattr(profile, k), BOUNDS[k]) for k in PROFILE_FIELDS],
+        "errors": errors},
+        status=422 if errors else 200)

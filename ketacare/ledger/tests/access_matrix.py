@@ -20,6 +20,7 @@ PAGES.update({
     "ledger:discrepancy-act": ("post", MANAGERS),
     "ledger:signals": ("get", MANAGERS),
     "ledger:movements": ("get", VIEWERS),
+    "ledger:settings": ("get", MANAGERS),
     "ledger:report-inventory": ("get", MANAGERS),
     "ledger:report-discrepancies": ("get", MANAGERS),
     "ledger:report-destruction": ("get", MANAGERS),

@@ -183,3 +183,12 @@ def test_the_admin_sees_a_banner_until_the_dea_reports_are_filed(client, s):
     services.discrepancy_record_filing(actor=s.admin, discrepancy=d, notice_sent_on=d.notice_due_on,
                                        form106_filed_on=d.discovered_on + dt.timedelta(days=10))
     assert "report to the DEA" not in client.get("/ledger/").content.decode()
+
+
+def test_the_profile_page_saves_a_revision_and_refuses_a_looser_rule(client, s):
+    client.force_login(s.admin)
+    bad = client.post("/ledger/settings", {"preset": "federal", "retention_years": "1", "reason": "try"})
+    assert bad.status_code == 422 and "Retention years must be between 2 and 30" in bad.content.decode()
+    ok = client.post("/ledger/settings", {"preset": "nebraska", "reason": "Nebraska 28-410"})
+    assert ok.status_code == 302
+    assert "retained at least 5 years" in client.get("/ledger/reports/inventory").content.decode()
