@@ -88,9 +88,10 @@ def _make_missing(users: dict) -> None:
         ledger_count(actor=stock.admin, location=stock.safe, time_of_day="close",
                      counted={stock.ketamine_lot.pk: "19.6", stock.esketamine_lot.pk: "6"})
 
-    from ketacare.ledger.models import Count, Discrepancy, LedgerEntry
+    from ketacare.ledger.models import Count, Discrepancy, LedgerEntry, LedgerSetting
 
-    makers.update({LedgerEntry: ledger_rows, Count: ledger_rows, Discrepancy: ledger_rows})
+    makers.update({LedgerEntry: ledger_rows, Count: ledger_rows, Discrepancy: ledger_rows,
+                   LedgerSetting: lambda: LedgerSetting.objects.create(preset="iowa", **revision)})
     for model, make in makers.items():
         final = model._default_manager.all()
         if model.append_only_frozen_by:

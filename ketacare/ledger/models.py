@@ -11,6 +11,7 @@ from django.db.models import F, Q
 
 from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 from ketacare.ledger import choices as c
 
 USER = settings.AUTH_USER_MODEL
@@ -260,3 +261,15 @@ class Discrepancy(AppendOnlyModel, ClinicOwned):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class LedgerSetting(SettingRevision):
+    """The clinic's jurisdiction profile: a preset (federal, or a stricter state's) and its overrides, versioned
+    with a reason (controlled-substances.md §3, §5, §7: states can be stricter)."""
+
+    preset = models.CharField(max_length=16, default="federal")
+    overrides = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "revision"], name="ledger_setting_revision_unique")]

@@ -45,6 +45,17 @@ def default_quantity(session) -> Decimal | None:
     return Decimal(order.device_count) if order.device_count else order.volume_ml
 
 
+def _give_default(session, row) -> Decimal:
+    """What to offer as given: the milligrams recorded as administered in the session, in the draw's unit, at most
+    what is left of the draw."""
+    draw, state = row["draw"], row["state"]
+    mg = sum((a.mg for a in session.administrations.all()), ZERO)
+    if mg <= ZERO:
+        return state.outstanding
+    units = (mg / draw.lot.product.mg_per_unit).quantize(Decimal("0.001"))
+    return max(min(units - state.administered, state.outstanding), ZERO)
+
+
 def session_panel(request, session) -> str:
     if not request.user.has_perm_to(Perm.LEDGER_VIEW) or session.course.route not in c.ROUTE_SUBSTANCE:
         return ""
@@ -54,7 +65,7 @@ def session_panel(request, session) -> str:
     return render_to_string("ledger/session_panel.html", {
         "session": session, "draws": draws, "balances": balances, "suggested": suggested,
         "default_quantity": default_quantity(session), "can_record": can_record,
-        "open_draws": [d for d in draws if d["state"].outstanding > ZERO],
+        "open_draws": [{**d, "give": _give_default(session, d)} for d in draws if d["state"].outstanding > ZERO],
         "administrations": list(session.administrations.all()) if can_record else [],
     }, request=request)
 
@@ -64,3 +75,28 @@ def suggested_lot_number(session) -> str:
     draw = (LedgerEntry.objects.filter(session_id=session.pk, kind="draw", corrects__isnull=True)
             .select_related("lot").order_by("-at", "-id").first())
     return draw.lot.lot_number if draw else ""
+
+
+def dea_deadline_banner(request) -> list[dict]:
+    """The clinic admin sees theft/significant-loss reports still owed to the DEA: the written notice (1 business
+    day) and Form 106 (45 days), due within a week or overdue (controlled-substances.md §7). One query, cached."""
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from ketacare.core import banners, clock
+    from ketacare.ledger.models import Discrepancy
+
+    user = request.user
+    if not user.has_perm_to(Perm.LEDGER_MANAGE):
+        return []
+    soon = clock.today() + dt.timedelta(days=7)
+    owed = banners.cached_count("ledger.dea_deadlines", user.clinic_id, lambda: Discrepancy.objects.filter(
+        Q(notice_due_on__lte=soon, notice_sent_on__isnull=True)
+        | Q(form106_due_on__lte=soon, form106_filed_on__isnull=True), clinic_id=user.clinic_id).count())
+    if not owed:
+        return []
+    return [{"level": "danger", "count": owed, "url": reverse("ledger:discrepancies"),
+             "text": f"{owed} theft or loss report{'s' if owed > 1 else ''} to the DEA due within a week or overdue "
+                     "(written notice, Form 106)."}]

@@ -67,13 +67,17 @@ def dispensing_log(*, user, product_id: int | None = None, lot_id: int | None = 
             "supplier_dea": e.supplier.dea_number if e.supplier else "",
             "containers": e.containers or "", "invoice": e.invoice_ref, "manner": e.method or e.note,
             "corrects": e.corrects_id or "",
+            "group": f"{product.get_substance_display()} · {product.form} · {fmt(product.units_per_container)} "
+                     f"{product.get_unit_display()} container at {fmt(product.mg_per_unit)} mg/"
+                     f"{product.get_unit_display()} · NDC {product.ndc} · lot {e.lot.lot_number} "
+                     f"(expires {e.lot.expires_on.isoformat()})",
         }))
     return rows
 
 
 def to_csv(rows: list[LogRow]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writerow({k: k.replace("_", " ").replace("dea", "DEA") for k in COLUMNS})
     for row in rows:
         writer.writerow({k: _safe(v) for k, v in row.values.items()})
@@ -92,3 +96,65 @@ def _is_number(text: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+OTHER_REPORTS = {
+    "inventory": "Inventories and counts (21 CFR 1304.11)",
+    "discrepancies": "Discrepancies and investigations",
+    "destruction": "Destruction (Form 41 data)",
+    "losses": "Losses, thefts and breakage",
+}
+
+
+def report_rows(*, user, name: str) -> tuple[list[str], list[dict]]:
+    """The columns and rows of one of OTHER_REPORTS, for the user's clinic, oldest first."""
+    from ketacare.ledger.models import Discrepancy
+
+    if name == "inventory":
+        entries = (LedgerEntry.objects.filter(clinic_id=user.clinic_id, kind="count")
+                   .select_related("count__counted_by", "lot__product", "location").order_by("at", "id"))
+        cols = ["date", "time_of_day", "kind", "location", "product", "ndc", "lot", "expires", "counted", "unit",
+                "ledger_balance", "counted_by"]
+        return cols, [{"date": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                       "time_of_day": e.count.get_time_of_day_display() if e.count_id else "",
+                       "kind": e.count.get_kind_display() if e.count_id else "", "location": e.location.name,
+                       "product": e.lot.product.name, "ndc": e.lot.product.ndc, "lot": e.lot.lot_number,
+                       "expires": e.lot.expires_on.isoformat(), "counted": fmt(e.counted),
+                       "unit": e.lot.product.get_unit_display(), "ledger_balance": fmt(e.balance_after),
+                       "counted_by": _person(e.actor)} for e in entries]
+    if name == "discrepancies":
+        rows = (Discrepancy.objects.filter(clinic_id=user.clinic_id)
+                .select_related("lot__product", "location", "resolved_by").order_by("opened_at", "id"))
+        cols = ["opened", "location", "product", "lot", "expected", "counted", "difference", "finding",
+                "notice_due_on", "notice_sent_on", "form106_due_on", "form106_filed_on", "resolved", "resolution"]
+        return cols, [{"opened": timezone.localtime(d.opened_at).strftime("%Y-%m-%d %H:%M"),
+                       "location": d.location.name, "product": d.lot.product.name, "lot": d.lot.lot_number,
+                       "expected": fmt(d.expected), "counted": fmt(d.counted), "difference": fmt(d.difference),
+                       "finding": d.get_classification_display() if d.classification else "open",
+                       "notice_due_on": d.notice_due_on or "", "notice_sent_on": d.notice_sent_on or "",
+                       "form106_due_on": d.form106_due_on or "", "form106_filed_on": d.form106_filed_on or "",
+                       "resolved": timezone.localtime(d.resolved_at).strftime("%Y-%m-%d") if d.resolved_at else "",
+                       "resolution": d.resolution} for d in rows]
+    kinds = {"destruction": ["destroy"], "losses": ["loss", "breakage"]}.get(name)
+    if kinds is None:
+        raise KeyError(name)
+    cols = ["date", "kind", "location", "product", "ndc", "strength", "lot", "quantity", "unit", "mg", "manner",
+            "form41_ref", "by", "witness", "witness_2", "corrects"]
+    entries = (LedgerEntry.objects.filter(clinic_id=user.clinic_id, kind__in=kinds)
+               .select_related("lot__product", "location", "actor", "witness", "witness2").order_by("at", "id"))
+    return cols, [{"date": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"), "kind": e.kind,
+                   "location": e.location.name, "product": e.lot.product.name, "ndc": e.lot.product.ndc,
+                   "strength": f"{fmt(e.lot.product.mg_per_unit)} mg/{e.lot.product.get_unit_display()}",
+                   "lot": e.lot.lot_number, "quantity": fmt(e.quantity), "unit": e.lot.product.get_unit_display(),
+                   "mg": fmt(e.quantity_mg), "manner": e.method or e.note, "form41_ref": e.form41_ref,
+                   "by": _person(e.actor), "witness": _person(e.witness), "witness_2": _person(e.witness2),
+                   "corrects": e.corrects_id or ""} for e in entries]
+
+
+def rows_to_csv(cols: list[str], rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([c.replace("_", " ") for c in cols])
+    for row in rows:
+        writer.writerow([_safe(row[c]) for c in cols])
+    return out.getvalue()

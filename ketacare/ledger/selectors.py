@@ -111,3 +111,18 @@ def first_dispensing_on(*, user):
     from django.utils import timezone
 
     return timezone.localdate(first) if first else None
+
+
+def profile_for(clinic_id: int):
+    """The jurisdiction profile in force: the newest revision of the clinic's setting, or the federal one."""
+    from ketacare.ledger.domain.clocks import FEDERAL, profile_from
+    from ketacare.ledger.models import LedgerSetting
+
+    row = LedgerSetting.objects.filter(clinic_id=clinic_id).order_by("-revision").first()
+    return profile_from(row.preset, row.overrides) if row else FEDERAL
+
+
+def setting_current(clinic_id: int):
+    from ketacare.ledger.models import LedgerSetting
+
+    return LedgerSetting.objects.filter(clinic_id=clinic_id).order_by("-revision").first()

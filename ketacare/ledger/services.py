@@ -30,6 +30,7 @@ from ketacare.ledger.models import (
     Count,
     Discrepancy,
     LedgerEntry,
+    LedgerSetting,
     Lot,
     Product,
     Registrant,
@@ -64,6 +65,12 @@ class LedgerNotFound(NotFound):
     """No such ledger record in your clinic."""
 
     code = "ledger.not_found"
+
+
+def profile_for(clinic_id: int) -> clocks.JurisdictionProfile:
+    from ketacare.ledger.selectors import profile_for as current
+
+    return current(clinic_id)
 
 
 def _refuse(exc: stock.LedgerRefused) -> LedgerRefused:
@@ -502,6 +509,7 @@ def ledger_count(*, actor, location: StorageLocation, counted: dict[int, Any], t
     if missing:
         raise ValidationError({"counted": f"Count every lot on hand; missing: {', '.join(missing)}."})
     values = {lot_id: _counted(v) for lot_id, v in counted.items()}
+    profile = profile_for(actor.clinic_id)
     now = clock.now()
     when = _when(at, now)
     count = Count(clinic_id=actor.clinic_id, location=location, kind=kind, time_of_day=time_of_day,
@@ -512,7 +520,7 @@ def ledger_count(*, actor, location: StorageLocation, counted: dict[int, Any], t
         balance = balances[lot_id]
         entry = _post(actor=actor, kind=EntryKind.COUNT, lot=balance.lot, location=location, quantity=ZERO,
                       delta=ZERO, balance=balance, at=when, now=now, count=count, counted=value)
-        difference = clocks.count_discrepancy(balance.on_hand, value)
+        difference = clocks.count_discrepancy(balance.on_hand, value, profile)
         if difference != ZERO:
             row = Discrepancy(clinic_id=actor.clinic_id, location=location, lot=balance.lot, entry=entry,
                               expected=balance.on_hand, counted=value, difference=difference, opened_at=now)
@@ -549,7 +557,7 @@ def discrepancy_classify(*, actor, discrepancy: Discrepancy, classification: str
     d.classification, d.classified_by, d.classified_at = classification, actor, now
     if classification in c.REPORTABLE:
         d.discovered_on = timezone.localdate(d.opened_at)
-        due = clocks.theft_clocks(d.discovered_on)
+        due = clocks.theft_clocks(d.discovered_on, profile_for(actor.clinic_id))
         d.notice_due_on, d.form106_due_on = due.notice_due_on, due.form106_due_on
         d.snapshot = _snapshot(d)
     d.save()
@@ -647,3 +655,23 @@ def ledger_reverse(*, actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
     _audit(actor, AuditAction.LEDGER_RECORDED, row, corrects=original.pk)
     return row
 
+
+
+@transaction.atomic
+def ledger_configure(*, actor, preset: str, overrides: dict, reason: str) -> LedgerSetting:
+    """A new revision of the clinic's jurisdiction profile, each value within its bounds (never looser than the
+    federal rule)."""
+    from ketacare.core.revisions import revise
+
+    require(actor, Perm.LEDGER_MANAGE)
+    try:
+        clocks.profile_from(preset, overrides)
+    except (clocks.ProfileInvalid, ArithmeticError, ValueError, TypeError) as exc:
+        raise ValidationError({getattr(exc, "field", "overrides"): str(exc)}) from None
+    clean = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in overrides.items()}
+    row = revise(LedgerSetting, actor=actor, reason=reason,
+                 reason_prompt="Say why (e.g. the state board's rule that applies to this clinic).",
+                 preset=preset, overrides=clean)
+    audit_record(actor=actor, action=AuditAction.LEDGER_SETUP_SAVED, target=row,
+                 data={"revision": row.revision, "preset": preset, "overrides": clean})
+    return row

@@ -26,7 +26,8 @@ from ketacare.ledger.models import LedgerEntry, StockBalance
 def stock(request):
     """Balances per lot and location, with expiry flags and open investigations."""
     today = clock.today()
-    rows = [{"balance": b, "expiry": expiry_status(b.lot.expires_on, today)}
+    profile = sel.profile_for(request.user.clinic_id)
+    rows = [{"balance": b, "expiry": expiry_status(b.lot.expires_on, today, profile)}
             for b in sel.balances_for(user=request.user)]
     open_discrepancies = list(sel.discrepancies_for(user=request.user).filter(resolved_at__isnull=True))
     last_inventory = sel.last_inventory_for(user=request.user)
@@ -37,7 +38,7 @@ def stock(request):
         "rows": rows, "discrepancies": open_discrepancies, "today": today,
         "can_manage": request.user.has_perm_to(Perm.LEDGER_MANAGE), "locations": sel.locations_for(user=request.user),
         "last_inventory": last_inventory,
-        "inventory_due_on": inventory_due_on(last_on, first_use)})
+        "inventory_due_on": inventory_due_on(last_on, first_use, profile)})
 
 
 def _to_session(session_id: int):
@@ -113,7 +114,7 @@ def dispensing_log(request):
     audit_record(actor=request.user, action=AuditAction.LEDGER_REPORT_EXPORTED if fmt else AuditAction.LEDGER_VIEWED,
                  data={"report": "dispensing_log", "format": fmt or "html", "rows": len(rows),
                        "patient_ids": patient_ids})
-    context = {"rows": rows, "product_id": product_id,
+    context = {"rows": rows, "product_id": product_id, "products": sel.products_for(user=request.user),
                "registrants": [f"{r.name}, DEA {r.dea_number}" for r in sel.registrants_for(user=request.user)]}
     if fmt == "csv":
         response = HttpResponse(reports.to_csv(rows), content_type="text/csv; charset=utf-8")
@@ -272,3 +273,125 @@ def signals(request):
     rows = [{"signal": s, "use": by_id[s.staff_id], "name": names[s.staff_id]} for s in compute(uses)]
     audit_record(actor=request.user, action=AuditAction.LEDGER_VIEWED, data={"page": "signals", "rows": len(rows)})
     return render(request, "ledger/signals.html", {"rows": rows, "since": since})
+
+
+# ---- Other movements and corrections -------------------------------------------------------------------------
+
+MOVEMENTS = ("transfer", "breakage", "loss", "destroy", "reverse")
+
+
+@requires(Perm.LEDGER_VIEW)
+def movements(request):
+    """Transfers, breakage, losses, destruction (Form 41, two witnesses) and corrections, with the latest entries.
+    Each is refused by its service unless the user's role may record it."""
+
+    user = request.user
+    if request.method == "POST":
+        which = request.POST.get("which")
+        post = request.POST
+        try:
+            if which not in MOVEMENTS:
+                raise ValidationError("Unknown movement.")
+            if which == "reverse":
+                entry = LedgerEntry.objects.filter(clinic_id=user.clinic_id, pk=post.get("entry") or 0).first()
+                if entry is None:
+                    raise services.LedgerNotFound()
+                services.ledger_reverse(actor=user, entry=entry, reason=post.get("reason", ""))
+            else:
+                lot = sel.lots_for(user=user).filter(pk=post.get("lot") or 0).first()
+                location = sel.locations_for(user=user).filter(pk=post.get("location") or 0).first()
+                if lot is None or location is None:
+                    raise ValidationError("Choose the lot and the location.")
+                quantity = post.get("quantity", "")
+                if which == "transfer":
+                    destination = sel.locations_for(user=user).filter(pk=post.get("destination") or 0).first()
+                    if destination is None:
+                        raise ValidationError("Choose where it goes.")
+                    services.ledger_transfer(actor=user, lot=lot, source=location, destination=destination,
+                                             quantity=quantity)
+                elif which == "breakage":
+                    services.ledger_breakage(actor=user, lot=lot, location=location, quantity=quantity,
+                                             note=post.get("note", ""))
+                elif which == "loss":
+                    services.ledger_loss(actor=user, lot=lot, location=location, quantity=quantity,
+                                         note=post.get("note", ""))
+                else:
+                    services.ledger_destroy(actor=user, lot=lot, location=location, quantity=quantity,
+                                            method=post.get("method", ""), form41_ref=post.get("form41_ref", ""),
+                                            witnesses=[(post.get("witness1_username", ""),
+                                                        post.get("witness1_password", "")),
+                                                       (post.get("witness2_username", ""),
+                                                        post.get("witness2_password", ""))])
+        except (DomainError, ValidationError) as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"Recorded: {which}.")
+        return redirect("ledger:movements")
+    entries = list(LedgerEntry.objects.filter(clinic_id=user.clinic_id)
+                   .select_related("lot__product", "location", "actor", "witness")
+                   .order_by("-at", "-id")[:60])
+    corrected = set(LedgerEntry.objects.filter(corrects_id__in=[e.pk for e in entries])
+                    .values_list("corrects_id", flat=True))
+    audit_record(actor=user, action=AuditAction.LEDGER_VIEWED, data={"page": "movements", "rows": len(entries)})
+    return render(request, "ledger/movements.html", {
+        "entries": entries, "corrected": corrected, "balances": sel.balances_for(user=user).filter(on_hand__gt=0),
+        "lots": sel.lots_for(user=user), "locations": sel.locations_for(user=user),
+        "can_record": user.has_perm_to(Perm.LEDGER_RECORD), "can_manage": user.has_perm_to(Perm.LEDGER_MANAGE),
+    })
+
+
+@requires(Perm.LEDGER_MANAGE)
+def report(request, name: str):
+    """Inventory, discrepancy, destruction and loss reports, on screen or as CSV; kept at least as long as the
+    jurisdiction requires (§3: 2 years federally)."""
+    from ketacare.ledger import reports
+
+    if name not in reports.OTHER_REPORTS:
+        raise services.LedgerNotFound("No such report.")
+    cols, rows = reports.report_rows(user=request.user, name=name)
+    fmt = request.GET.get("format", "")
+    audit_record(actor=request.user, action=AuditAction.LEDGER_REPORT_EXPORTED if fmt else AuditAction.LEDGER_VIEWED,
+                 data={"report": name, "format": fmt or "html", "rows": len(rows)})
+    if fmt == "csv":
+        response = HttpResponse(reports.rows_to_csv(cols, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="ledger-{name}.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "ledger/report.html", {
+        "name": name, "title": reports.OTHER_REPORTS[name], "reports": reports.OTHER_REPORTS,
+        "cols": cols, "table": [[row[c] for c in cols] for row in rows],
+        "retention_years": sel.profile_for(request.user.clinic_id).retention_years})
+
+
+PROFILE_FIELDS = ("notice_business_days", "form106_days", "inventory_interval_days", "retention_years",
+                  "expiry_warning_days", "count_tolerance_ml")
+
+
+@requires(Perm.LEDGER_MANAGE)
+def settings_page(request):
+    """The clinic's jurisdiction profile: a preset and the values it tightens, saved as a revision with a reason."""
+    from ketacare.ledger.domain.clocks import BOUNDS, PRESETS
+
+    user = request.user
+    errors: list[str] = []
+    if request.method == "POST":
+        preset = request.POST.get("preset", "federal")
+        overrides: dict = {k: request.POST[k].strip() for k in PROFILE_FIELDS if request.POST.get(k, "").strip()}
+        if request.POST.get("exact_counts") in ("on", "off"):
+            overrides["exact_counts"] = request.POST["exact_counts"] == "on"
+        try:
+            services.ledger_configure(actor=user, preset=preset, overrides=overrides,
+                                      reason=request.POST.get("reason", ""))
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("ledger:settings")
+    else:
+        audit_record(actor=user, action=AuditAction.LEDGER_VIEWED, data={"page": "settings"})
+    profile = sel.profile_for(user.clinic_id)
+    return render(request, "ledger/settings.html", {
+        "profile": profile, "current": sel.setting_current(user.clinic_id), "presets": list(PRESETS),
+        "fields": [(k, k.replace("_", " ").capitalize(), getattr(profile, k), BOUNDS[k]) for k in PROFILE_FIELDS],
+        "errors": errors},
+        status=422 if errors else 200)

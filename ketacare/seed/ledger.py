@@ -21,11 +21,13 @@ from ketacare.seed.treatment import _as_of
 KETAMINE_MG_PER_ML = Decimal(50)
 
 
-def _draw_lot(product, location, quantity: Decimal, on: dt.date) -> Lot | None:
-    """The first-expiring lot in date with enough stock at the location."""
-    balance = (StockBalance.objects.filter(lot__product=product, location=location, on_hand__gte=quantity,
-                                           lot__expires_on__gte=on).select_related("lot")
-               .order_by("lot__expires_on", "pk").first())
+def _draw_lot(product, location, quantity: Decimal, on: dt.date, *, lot_number: str = "") -> Lot | None:
+    """The lot the administration names, if there is enough of it; else the first-expiring lot in date with enough
+    stock at the location."""
+    balances = (StockBalance.objects.filter(lot__product=product, location=location, on_hand__gte=quantity,
+                                            lot__expires_on__gte=on).select_related("lot")
+                .order_by("lot__expires_on", "pk"))
+    balance = balances.filter(lot__lot_number=lot_number).first() or balances.first()
     return balance.lot if balance else None
 
 
@@ -115,7 +117,7 @@ def _draws(sessions, *, nurse, witness, safe, cart, ketamine, esketamine) -> Non
             location, product = safe, esketamine
         else:
             continue
-        lot = _draw_lot(product, location, drawn, first.date())
+        lot = _draw_lot(product, location, drawn, first.date(), lot_number=given[0].lot_number)
         if lot is None:
             continue
         with _as_of(first - dt.timedelta(minutes=5)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 
@@ -28,6 +28,53 @@ class JurisdictionProfile:
 
 
 FEDERAL = JurisdictionProfile()
+
+# Profiles of stricter states (controlled-substances.md opening note): Iowa's annual inventory with exact counts,
+# Nebraska's 5-year retention. A clinic starts from one and may tighten it further.
+PRESETS: dict[str, JurisdictionProfile] = {
+    "federal": FEDERAL,
+    "iowa": JurisdictionProfile(inventory_interval_days=365, exact_counts=True),
+    "nebraska": JurisdictionProfile(retention_years=5),
+}
+
+# (minimum, maximum) of each setting: never looser than the federal rule where the federal rule is a maximum period
+# (notice, Form 106, inventory interval) or a minimum (retention).
+BOUNDS: dict[str, tuple[Decimal | int, Decimal | int]] = {
+    "notice_business_days": (1, 1),
+    "form106_days": (1, 45),
+    "inventory_interval_days": (30, 730),
+    "retention_years": (2, 30),
+    "expiry_warning_days": (0, 365),
+    "count_tolerance_ml": (Decimal(0), Decimal("1")),
+}
+
+
+class ProfileInvalid(ValueError):
+    """A setting outside its bounds; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def profile_from(preset: str, overrides: dict) -> JurisdictionProfile:
+    """The preset with the clinic's overrides, each checked against BOUNDS (ProfileInvalid otherwise)."""
+    if preset not in PRESETS:
+        raise ProfileInvalid("preset", f"Unknown profile {preset!r}: choose {', '.join(PRESETS)}.")
+    base = PRESETS[preset]
+    values = {}
+    for name, value in overrides.items():
+        if name == "exact_counts":
+            values[name] = bool(value)
+            continue
+        if name not in BOUNDS:
+            raise ProfileInvalid(name, f"{name} is not a setting of the profile.")
+        low, high = BOUNDS[name]
+        number = Decimal(str(value)) if isinstance(low, Decimal) else int(value)
+        if not low <= number <= high:
+            raise ProfileInvalid(name, f"{name.replace('_', ' ').capitalize()} must be between {low} and {high}.")
+        values[name] = number
+    return replace(base, **values)
 
 
 def add_business_days(start: dt.date, days: int, holidays: Collection[dt.date] = ()) -> dt.date:

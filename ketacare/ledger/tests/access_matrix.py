@@ -19,6 +19,12 @@ PAGES.update({
     "ledger:discrepancies": ("get", MANAGERS),
     "ledger:discrepancy-act": ("post", MANAGERS),
     "ledger:signals": ("get", MANAGERS),
+    "ledger:movements": ("get", VIEWERS),
+    "ledger:settings": ("get", MANAGERS),
+    "ledger:report-inventory": ("get", MANAGERS),
+    "ledger:report-discrepancies": ("get", MANAGERS),
+    "ledger:report-destruction": ("get", MANAGERS),
+    "ledger:report-losses": ("get", MANAGERS),
 })
 
 

@@ -124,3 +124,16 @@ def test_a_staff_member_wasting_far_more_than_peers_is_flagged_and_others_are_no
     assert not by_id[1].waste_flag and not by_id[2].waste_flag
     assert by_id[4].no_administration_flag and not by_id[4].waste_flag  # too few draws to judge waste
     assert [s.staff_id for s in signals(uses)][:2] == [3, 4]
+
+
+def test_a_profile_may_tighten_but_never_loosen_the_federal_periods():
+    iowa = clocks.profile_from("iowa", {})
+    assert iowa.inventory_interval_days == 365
+    assert clocks.profile_from("federal", {"form106_days": 30}).form106_days == 30
+    for field, value in [("form106_days", 60), ("retention_years", 1), ("inventory_interval_days", 800),
+                         ("notice_business_days", 2), ("count_tolerance_ml", "5")]:
+        with pytest.raises(clocks.ProfileInvalid) as exc:
+            clocks.profile_from("federal", {field: value})
+        assert exc.value.field == field
+    with pytest.raises(clocks.ProfileInvalid):
+        clocks.profile_from("atlantis", {})

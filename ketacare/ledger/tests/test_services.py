@@ -283,3 +283,19 @@ def test_the_database_refuses_a_waste_witnessed_by_the_actor(s):
 def test_the_database_refuses_a_negative_balance(s):
     with pytest.raises(IntegrityError, match="balance_never_negative"), transaction.atomic():
         StockBalance.objects.filter(lot=s.ketamine_lot, location=s.safe).update(on_hand=D(-1))
+
+
+def test_the_clinics_profile_sets_the_form_106_clock_and_a_count_tolerance(s):
+    with pytest.raises(ValidationError):
+        services.ledger_configure(actor=s.admin, preset="federal", overrides={"form106_days": 90}, reason="x")
+    with pytest.raises(ValidationError):
+        services.ledger_configure(actor=s.admin, preset="federal", overrides={"form106_days": 30}, reason=" ")
+    services.ledger_configure(actor=s.admin, preset="federal", reason="state board rule 12",
+                              overrides={"form106_days": 30, "exact_counts": False, "count_tolerance_ml": "0.2"})
+    _, opened = services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                                      counted={s.ketamine_lot.pk: "19.9", s.esketamine_lot.pk: "6"})
+    assert opened == []  # within the tolerance
+    _, opened = services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                                      counted={s.ketamine_lot.pk: "19.6", s.esketamine_lot.pk: "6"})
+    d = services.discrepancy_classify(actor=s.admin, discrepancy=opened[0], classification="significant_loss")
+    assert d.form106_due_on == d.discovered_on + dt.timedelta(days=30)

@@ -47,7 +47,7 @@ def test_a_receipt_through_the_page_adds_stock(client, s):
 def test_a_count_0_4_ml_short_on_the_page_opens_an_investigation_and_theft_shows_both_clocks(client, s):
     client.force_login(s.admin)
     page = client.get(f"/ledger/locations/{s.safe.pk}/count")
-    assert page.status_code == 200 and "20.000" not in page.content.decode()  # a blind count
+    assert page.status_code == 200 and "Counted lot K-1001" in page.content.decode()
     response = client.post(f"/ledger/locations/{s.safe.pk}/count", {
         "time_of_day": "close", f"lot-{s.ketamine_lot.pk}": "19.6", f"lot-{s.esketamine_lot.pk}": "6"})
     assert response.status_code == 302 and response["Location"] == "/ledger/discrepancies"
@@ -121,3 +121,75 @@ def test_the_stock_page_shows_the_biennial_inventory_due_date(client, s):
     page = client.get("/ledger/").content.decode()
     due = timezone.localdate() + dt.timedelta(days=730)
     assert f"inventory due <strong>{due:%a %Y-%m-%d}</strong>" in page
+
+
+def test_movements_page_transfers_breaks_and_corrects_and_a_nurse_cannot_record_a_loss(client, s):
+    client.force_login(s.nurse)
+    client.post("/ledger/movements", {"which": "transfer", "lot": s.ketamine_lot.pk, "location": s.safe.pk,
+                                      "destination": s.cart.pk, "quantity": "5"})
+    assert StockBalance.objects.get(lot=s.ketamine_lot, location=s.cart).on_hand == Decimal(5)
+    client.post("/ledger/movements", {"which": "breakage", "lot": s.ketamine_lot.pk, "location": s.cart.pk,
+                                      "quantity": "1", "note": "dropped"})
+    breakage = LedgerEntry.objects.get(kind="breakage")
+    refused = client.post("/ledger/movements", {"which": "loss", "lot": s.ketamine_lot.pk, "location": s.cart.pk,
+                                                "quantity": "1", "note": "gone"}, follow=True)
+    assert "You do not have permission" in refused.content.decode()
+    assert not LedgerEntry.objects.filter(kind="loss").exists()
+    client.post("/ledger/movements", {"which": "reverse", "entry": breakage.pk, "reason": "wrong vial"})
+    assert StockBalance.objects.get(lot=s.ketamine_lot, location=s.cart).on_hand == Decimal(5)
+    page = client.get("/ledger/movements").content.decode()
+    assert f"corrects #{breakage.pk}" in page
+
+
+def test_destruction_on_the_page_needs_two_witness_passwords(client, s):
+    second = s.prescriber
+    client.force_login(s.admin)
+    data = {"which": "destroy", "lot": s.esketamine_lot.pk, "location": s.safe.pk, "quantity": "2",
+            "method": "reverse distributor", "form41_ref": "F41-7", "witness1_username": s.witness.username,
+            "witness1_password": s.password, "witness2_username": second.username, "witness2_password": "wrong"}
+    client.post("/ledger/movements", data)
+    assert not LedgerEntry.objects.filter(kind="destroy").exists()
+    client.post("/ledger/movements", {**data, "witness2_password": s.password})
+    entry = LedgerEntry.objects.get(kind="destroy")
+    assert (entry.witness, entry.witness2, entry.form41_ref) == (s.witness, second, "F41-7")
+    assert StockBalance.objects.get(lot=s.esketamine_lot, location=s.safe).on_hand == Decimal(4)
+
+
+@pytest.mark.parametrize("name", ["inventory", "discrepancies", "destruction", "losses"])
+def test_each_report_lists_its_records_on_screen_and_as_csv(client, s, name):
+    services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                          counted={s.ketamine_lot.pk: "19.6", s.esketamine_lot.pk: "6"})
+    services.ledger_loss(actor=s.admin, lot=s.esketamine_lot, location=s.safe, quantity=1, note="missing at count")
+    services.ledger_destroy(actor=s.admin, lot=s.esketamine_lot, location=s.safe, quantity=1, method="incinerated",
+                            form41_ref="F41-3", witnesses=[(s.witness.username, s.password),
+                                                           (s.prescriber.username, s.password)])
+    expected = {"inventory": "19.6", "discrepancies": "-0.4", "destruction": "F41-3", "losses": "missing at count"}
+    client.force_login(s.admin)
+    assert expected[name] in client.get(f"/ledger/reports/{name}").content.decode()
+    csv_text = client.get(f"/ledger/reports/{name}?format=csv").content.decode()
+    assert expected[name] in csv_text
+    assert AuditEvent.objects.filter(action="ledger_report_exported", data__report=name).exists()
+
+
+def test_the_admin_sees_a_banner_until_the_dea_reports_are_filed(client, s):
+    _, opened = services.ledger_count(actor=s.admin, location=s.safe, time_of_day="close",
+                                      counted={s.ketamine_lot.pk: "19.6", s.esketamine_lot.pk: "6"})
+    client.force_login(s.admin)
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()
+    d = services.discrepancy_classify(actor=s.admin, discrepancy=opened[0], classification="theft")
+    assert "1 theft or loss report to the DEA due" in client.get("/ledger/").content.decode()
+    client.force_login(s.nurse)
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()  # the admin's task, not the nurse's
+    client.force_login(s.admin)
+    services.discrepancy_record_filing(actor=s.admin, discrepancy=d, notice_sent_on=d.notice_due_on,
+                                       form106_filed_on=d.discovered_on + dt.timedelta(days=10))
+    assert "report to the DEA" not in client.get("/ledger/").content.decode()
+
+
+def test_the_profile_page_saves_a_revision_and_refuses_a_looser_rule(client, s):
+    client.force_login(s.admin)
+    bad = client.post("/ledger/settings", {"preset": "federal", "retention_years": "1", "reason": "try"})
+    assert bad.status_code == 422 and "Retention years must be between 2 and 30" in bad.content.decode()
+    ok = client.post("/ledger/settings", {"preset": "nebraska", "reason": "Nebraska 28-410"})
+    assert ok.status_code == 302
+    assert "retained at least 5 years" in client.get("/ledger/reports/inventory").content.decode()
