@@ -25,6 +25,8 @@ class AuditAction(models.TextChoices):
     PATIENT_UPDATED = "patient_updated"
     PATIENT_VIEWED = "patient_viewed"
     FHIR_READ = "fhir_read"  # a FHIR read or search (one event per patient whose data it returned)
+    FHIR_IMPORTED = "fhir_imported"  # a patient's bundle imported (or found already imported: nothing added)
+    FHIR_IMPORT_REFUSED = "fhir_import_refused"
     PATIENTS_LISTED = "patients_listed"
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"
