@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"
     RESEARCH_VIEWED = "research_viewed"
+    RESEARCH_EXPORTED = "research_exported"  # a de-identified export (the rule version and file digests, no salt)
     RESPONSE_RECORDED = "response_recorded"
     RESPONSE_AMENDED = "response_amended"
     INSTRUMENT_IMPORTED = "instrument_imported"

@@ -353,3 +353,10 @@ def patient_id_of_vitals(*, user, reading_id: int) -> int | None:
 def patient_id_of_administration(*, user, administration_id: int) -> int | None:
     return (DoseAdministration.objects.filter(pk=administration_id, session__in=_sessions_visible_to(user))
             .values_list("session__patient_id", flat=True).first())
+
+
+def first_doses_of_clinic(*, clinic_id: int) -> dict[int, dt.datetime]:
+    """{patient id: the first dose this clinic gave them}, for exports that split before and after treatment."""
+    rows = (DosingSession.objects.filter(clinic_id=clinic_id, first_dose_at__isnull=False).values("patient_id")
+            .annotate(first=Min("first_dose_at")).values_list("patient_id", "first"))
+    return {patient_id: first for patient_id, first in rows if first is not None}
