@@ -7,6 +7,8 @@ which says what to add.
 """
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, models, transaction
@@ -92,6 +94,15 @@ def _make_missing(users: dict) -> None:
 
     makers.update({LedgerEntry: ledger_rows, Count: ledger_rows, Discrepancy: ledger_rows,
                    LedgerSetting: lambda: LedgerSetting.objects.create(preset="iowa", **revision)})
+    synthea = next((Path(__file__).resolve().parents[1] / "fixtures" / "external" / "synthea").glob("Edward_*.json"))
+    from ketacare.interop.models import ExternalIdentity, ImportedMedication, ImportedObservation, ImportRun
+    from ketacare.interop.services import bundle_import
+
+    def import_synthea():
+        if not ImportRun.objects.exists():
+            bundle_import(actor=prescriber, bundle=json.loads(synthea.read_text()), source_name=synthea.name)
+
+    makers |= dict.fromkeys((ImportRun, ExternalIdentity, ImportedObservation, ImportedMedication), import_synthea)
     for model, make in makers.items():
         final = model._default_manager.all()
         if model.append_only_frozen_by:

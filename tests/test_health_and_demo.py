@@ -43,7 +43,8 @@ def test_demo_seeds_every_role_and_is_idempotent(client, settings, capsys):
     assert staff == {"admin": Role.CLINIC_ADMIN, "prescriber": Role.PRESCRIBER, "nurse": Role.NURSE,
                      "frontdesk": Role.FRONT_DESK, "therapist": Role.THERAPIST, "researcher": Role.RESEARCHER,
                      "auditor": Role.AUDITOR}
-    assert Patient.objects.filter(clinic=clinic).count() == DEMO_PATIENTS >= 30
+    # The seeded patients and one referral imported from a Synthea bundle (seed/interop.py), once over two runs.
+    assert Patient.objects.filter(clinic=clinic).count() == DEMO_PATIENTS + 1 > 30
     for username in staff:
         assert username in out
         client.logout()

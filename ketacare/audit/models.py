@@ -25,10 +25,13 @@ class AuditAction(models.TextChoices):
     PATIENT_UPDATED = "patient_updated"
     PATIENT_VIEWED = "patient_viewed"
     FHIR_READ = "fhir_read"  # a FHIR read or search (one event per patient whose data it returned)
+    FHIR_IMPORTED = "fhir_imported"  # a patient's bundle imported (or found already imported: nothing added)
+    FHIR_IMPORT_REFUSED = "fhir_import_refused"
     PATIENTS_LISTED = "patients_listed"
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"
     RESEARCH_VIEWED = "research_viewed"
+    RESEARCH_EXPORTED = "research_exported"  # a de-identified export (the rule version and file digests, no salt)
     RESPONSE_RECORDED = "response_recorded"
     RESPONSE_AMENDED = "response_amended"
     INSTRUMENT_IMPORTED = "instrument_imported"

@@ -3,12 +3,14 @@
 import hashlib
 import json
 from functools import cache
+from typing import Any
 
 from django.db.models import QuerySet
 
 from ketacare.accounts.roles import Perm
-from ketacare.core.errors import NotFound
+from ketacare.core.errors import NotFound, PermissionDenied
 from ketacare.core.revisions import current_revision, revision_history
+from ketacare.instruments.choices import ResponseStatus
 from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.model import RULE_KINDS_WITH_THRESHOLD, Instrument, SafetyRule
 from ketacare.instruments.domain.registry import apply_licensed_text, load_all_versions
@@ -191,3 +193,13 @@ def latest_responses(*, patient) -> dict[str, QuestionnaireResponse]:
         latest.setdefault(response.instrument_key, response)
     return latest
 
+
+
+def current_responses_for_research(*, user) -> list[tuple[int, str, Any, dict, Any]]:
+    """(patient id, instrument key, answered at, answers, total) of every current complete response in the user's
+    clinic, for de-identified exports (the caller removes identifiers). Research roles only."""
+    if not user.has_perm_to(Perm.RESEARCH_VIEW):
+        raise PermissionDenied()
+    return list(QuestionnaireResponse.objects.filter(clinic_id=user.clinic_id, status=ResponseStatus.COMPLETE)
+                .current().order_by("patient_id", "answered_at", "id")
+                .values_list("patient_id", "instrument_key", "answered_at", "answers", "total"))

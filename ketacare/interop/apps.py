@@ -5,3 +5,13 @@ class InteropConfig(AppConfig):
     name = "ketacare.interop"
     label = "interop"
     verbose_name = "Interoperability (FHIR R4)"
+
+    def ready(self) -> None:
+        from ketacare.accounts.roles import Perm
+        from ketacare.core.panels import ChartPanel, register_panel
+        from ketacare.interop.selectors import imported_history
+
+        register_panel(ChartPanel(key="imported", title="Records from other systems", template="interop/panel.html",
+                                  perm=Perm.CLINICAL_VIEW, order=90,
+                                  context=lambda request, patient: imported_history(user=request.user,
+                                                                                    patient=patient)))

@@ -158,3 +158,23 @@ def patient_of(*, user, resource_type: str, ident: str) -> int | None:
     except NotFound:
         return None
     return None
+
+
+def imported_history(*, user, patient) -> dict[str, Any]:
+    """What other systems sent about the patient (imported bundles), for the chart: the latest value of each vital
+    sign, the questionnaire totals, the medications and the imports themselves. Empty without clinical access."""
+    from ketacare.accounts.roles import Perm
+    from ketacare.interop.models import ImportedMedication, ImportedObservation, ImportRun
+
+    if not user.has_perm_to(Perm.CLINICAL_VIEW) or patient.clinic_id != user.clinic_id:
+        return {"runs": [], "latest": [], "scores": [], "medications": []}
+    observations = ImportedObservation.objects.filter(patient=patient).order_by("-effective_at", "-id")
+    latest: dict[str, Any] = {}
+    for row in observations.exclude(kind__in=("phq-9", "gad-7")):
+        latest.setdefault(row.kind, row)
+    return {
+        "runs": list(ImportRun.objects.filter(patient=patient).select_related("created_by").order_by("-created_at")),
+        "latest": sorted(latest.values(), key=lambda r: r.label),
+        "scores": list(observations.filter(kind__in=("phq-9", "gad-7"))[:10]),
+        "medications": list(ImportedMedication.objects.filter(patient=patient).order_by("-authored_on", "-id")[:15]),
+    }

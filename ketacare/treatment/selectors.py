@@ -376,3 +376,10 @@ def schedule_sessions(*, clinic_id: int, patient_id: int) -> list[dict]:
 def patients_with_courses() -> list[tuple[int, int]]:
     """(clinic id, patient id) of every patient with a course, for the portal's periodic schedule re-sync."""
     return list(Course.objects.values_list("clinic_id", "patient_id").distinct().order_by("clinic_id", "patient_id"))
+
+
+def first_doses_of_clinic(*, clinic_id: int) -> dict[int, dt.datetime]:
+    """{patient id: the first dose this clinic gave them}, for exports that split before and after treatment."""
+    rows = (DosingSession.objects.filter(clinic_id=clinic_id, first_dose_at__isnull=False).values("patient_id")
+            .annotate(first=Min("first_dose_at")).values_list("patient_id", "first"))
+    return {patient_id: first for patient_id, first in rows if first is not None}
