@@ -81,6 +81,7 @@ def _make_missing(users: dict) -> None:
             description="nausea", severity="mild", onset_at=now - dt.timedelta(hours=1), resolved_at=now,
             action_taken="resolved without treatment", recorded_by=prescriber, recorded_at=now),
     }
+
     def ledger_rows():
         # A stock received, counted short (a Count, its entries and an open Discrepancy).
         from ketacare.ledger.services import ledger_count
