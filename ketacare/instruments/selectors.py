@@ -15,7 +15,13 @@ from ketacare.instruments.domain.fhir import import_fhir_questionnaire
 from ketacare.instruments.domain.model import RULE_KINDS_WITH_THRESHOLD, Instrument, SafetyRule
 from ketacare.instruments.domain.registry import apply_licensed_text, load_all_versions
 from ketacare.instruments.domain.safety import FIXED_RULES
-from ketacare.instruments.models import ImportedInstrument, LicensedText, QuestionnaireResponse, SafetyThresholdSetting
+from ketacare.instruments.models import (
+    ImportedInstrument,
+    LicensedText,
+    QuestionnaireResponse,
+    ResponseQuerySet,
+    SafetyThresholdSetting,
+)
 
 
 class InstrumentNotFound(NotFound):
@@ -163,7 +169,7 @@ def safety_thresholds(clinic_id: int, instrument: Instrument) -> dict[str, int]:
 # --- responses --------------------------------------------------------------------------------------------------
 
 
-def responses_for(*, user, patient, instrument_key: str | None = None) -> QuerySet[QuestionnaireResponse]:
+def responses_for(*, user, patient, instrument_key: str | None = None) -> ResponseQuerySet:
     """Every response of the patient, amended originals included (use `.current()` for the live ones), newest
     first. Empty unless the user may see clinical data of this clinic's patients."""
     if not user.has_perm_to(Perm.CLINICAL_VIEW) or patient.clinic_id != user.clinic_id:

@@ -21,7 +21,8 @@ class LocationKind(models.TextChoices):
     CABINET = "cabinet", "Locked cabinet"
 
 
-EntryKind = models.TextChoices("EntryKind", [(k.name, (k.value, k.value.capitalize())) for k in DomainKind])
+# The functional API keeps one list of kinds (the domain's); django-stubs types only the class form.
+EntryKind = models.TextChoices("EntryKind", [(k.name, (k.value, k.value.capitalize())) for k in DomainKind])  # type: ignore[call-overload]
 
 
 class TimeOfDay(models.TextChoices):

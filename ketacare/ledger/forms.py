@@ -13,7 +13,7 @@ class RegistrantForm(forms.Form):
 
 
 class LocationForm(forms.Form):
-    registrant = forms.ModelChoiceField(queryset=None)
+    registrant: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     name = forms.CharField(max_length=80)
     kind = forms.ChoiceField(choices=c.LocationKind.choices)
 
@@ -43,9 +43,9 @@ class ProductForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=None)
-    supplier = forms.ModelChoiceField(queryset=None)
-    location = forms.ModelChoiceField(queryset=None)
+    product: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
+    supplier: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
+    location: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     lot_number = forms.CharField(max_length=40)
     expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     containers = forms.IntegerField(min_value=1, max_value=10000)

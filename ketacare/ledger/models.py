@@ -5,6 +5,8 @@ elements), §5 (counts), §6 (waste and destruction with witnesses), §7 (theft 
 product's unit (mL or devices) with the milligrams alongside.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -15,7 +17,7 @@ from ketacare.core.revisions import SettingRevision
 from ketacare.ledger import choices as c
 
 USER = settings.AUTH_USER_MODEL
-QTY = {"max_digits": 12, "decimal_places": 3}
+QTY: dict[str, Any] = {"max_digits": 12, "decimal_places": 3}
 
 
 class LedgerImmutable(ImmutableRecord):

@@ -32,7 +32,7 @@ class LogRow:
 
     @property
     def patient_id(self) -> int | None:
-        return self.entry.session.patient_id if self.entry.session_id else None
+        return self.entry.session.patient_id if self.entry.session is not None else None
 
 
 def dispensing_log(*, user, product_id: int | None = None, lot_id: int | None = None) -> list[LogRow]:
@@ -48,7 +48,7 @@ def dispensing_log(*, user, product_id: int | None = None, lot_id: int | None = 
     rows = []
     for e in entries:
         product: Product = e.lot.product
-        patient = e.session.patient if e.session_id and e.kind == "administer" else None
+        patient = e.session.patient if e.session is not None and e.kind == "administer" else None
         at = timezone.localtime(e.at)
         rows.append(LogRow(e, {
             "date": at.date().isoformat(), "time": at.strftime("%H:%M"), "entry": e.pk, "kind": e.kind,
@@ -116,10 +116,11 @@ def report_rows(*, user, name: str) -> tuple[list[str], list[dict]]:
         cols = ["date", "time_of_day", "kind", "location", "product", "ndc", "lot", "expires", "counted", "unit",
                 "ledger_balance", "counted_by"]
         return cols, [{"date": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
-                       "time_of_day": e.count.get_time_of_day_display() if e.count_id else "",
-                       "kind": e.count.get_kind_display() if e.count_id else "", "location": e.location.name,
+                       "time_of_day": e.count.get_time_of_day_display() if e.count is not None else "",
+                       "kind": e.count.get_kind_display() if e.count is not None else "", "location": e.location.name,
                        "product": e.lot.product.name, "ndc": e.lot.product.ndc, "lot": e.lot.lot_number,
-                       "expires": e.lot.expires_on.isoformat(), "counted": fmt(e.counted),
+                       "expires": e.lot.expires_on.isoformat(),
+                       "counted": fmt(e.counted) if e.counted is not None else "",
                        "unit": e.lot.product.get_unit_display(), "ledger_balance": fmt(e.balance_after),
                        "counted_by": _person(e.actor)} for e in entries]
     if name == "discrepancies":

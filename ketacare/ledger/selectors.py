@@ -83,7 +83,7 @@ def staff_use_for(*, user, since) -> tuple[list, dict[int, str]]:
         row["drawn"] += d.quantity_mg
         row["wastes"] += wastes[pk]
         row["wasted"] += settled[pk]["waste"]
-        ended = d.session.state in ("discharged", "cancelled", "held", "escalated") if d.session_id else True
+        ended = d.session.state in ("discharged", "cancelled", "held", "escalated") if d.session is not None else True
         if settled[pk]["administer"] == ZERO and (ended or settled[pk]["waste"] + settled[pk]["return"] > ZERO):
             row["none"] += 1
     uses = [StaffUse(staff_id=k, draws=v["draws"], drawn=v["drawn"], wastes=v["wastes"], wasted=v["wasted"],

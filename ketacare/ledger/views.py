@@ -77,10 +77,12 @@ def draw_settle(request, entry_id: int):
     if draw is None:
         raise services.LedgerNotFound()
     action, quantity = request.POST.get("action"), request.POST.get("quantity", "")
+    session = draw.session
+    assert session is not None  # a draw is always a session's (a CHECK constraint)
     try:
         if action == "administer":
             administration = request.POST.get("administration") or None
-            ids = set(draw.session.administrations.values_list("pk", flat=True))
+            ids = set(session.administrations.values_list("pk", flat=True))
             if administration is not None and (not administration.isdigit() or int(administration) not in ids):
                 raise ValidationError("Choose one of this session's administrations.")
             services.ledger_administer(actor=request.user, draw=draw, quantity=quantity,
@@ -96,7 +98,7 @@ def draw_settle(request, entry_id: int):
             raise ValidationError("Unknown action.")
     except (DomainError, ValidationError) as exc:
         _refused(request, exc)
-    return _to_session(draw.session_id)
+    return _to_session(session.pk)
 
 
 @requires(Perm.LEDGER_MANAGE)

@@ -8,6 +8,7 @@
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ketacare.safety.domain.rules import SUICIDE_RISK_CODES
 from ketacare.treatment.domain.protocols import Route
@@ -63,7 +64,7 @@ def indication_problems_for(*, patient, protocol_key: str) -> tuple[str, ...]:
     return screening_indication_problems(patient=patient, indication=indication)
 
 
-def phq9_totals(*, user, patient) -> list[tuple[dt.date, object]]:
+def phq9_totals(*, user, patient) -> list[tuple[dt.date, Decimal]]:
     """The patient's current (not amended) PHQ-9 totals as (local date, total), for the missed-session advice."""
     from django.utils import timezone
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def profile_from(preset: str, overrides: dict) -> JurisdictionProfile:
     if preset not in PRESETS:
         raise ProfileInvalid("preset", f"Unknown profile {preset!r}: choose {', '.join(PRESETS)}.")
     base = PRESETS[preset]
-    values = {}
+    values: dict[str, Any] = {}
     for name, value in overrides.items():
         if name == "exact_counts":
             values[name] = bool(value)
