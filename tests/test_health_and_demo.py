@@ -61,3 +61,31 @@ def test_demo_refuses_a_production_database(settings):
     with pytest.raises(CommandError, match="KETACARE_DEBUG=False"):
         call_command("demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_clinic_admin_sees_the_checklist_of_clinic_policy_values_and_the_settings_pages_mark_them(client):
+    """Issue 13 point 8: values the domain files give no number for (SpO2, heart and respiratory rate alerts, the
+    IV dose ceiling, the relapse definition, liver disease, the crisis BP and event window) are clinic policy."""
+    from ketacare.accounts.roles import Role
+    from ketacare.core.policy import NO_PUBLISHED_THRESHOLD, policy_values
+    from tests.factories import UserFactory
+
+    keys = {v.key for v in policy_values()}
+    assert {"treatment.thresholds.spo2_alert_below_pct", "treatment.thresholds.heart_rate_alert_above_bpm",
+            "treatment.thresholds.resp_rate_alert_below_per_min", "treatment.dose_rule.max_total_mg",
+            "outcomes.relapse", "screening.hepatic_disease", "screening.cv_event_recency_days"} <= keys
+    admin = UserFactory(role=Role.CLINIC_ADMIN)
+    client.force_login(admin)
+    home = client.get("/").content.decode()
+    assert "Clinic-policy values to confirm" in home and "SpO2 alert below (%)" in home
+    assert NO_PUBLISHED_THRESHOLD in home
+    from django.urls import reverse
+
+    protocol_page = client.get("/treatment/protocols/edit/?protocol=iv-ketamine-induction@1").content.decode()
+    assert protocol_page.count(NO_PUBLISHED_THRESHOLD) >= 7, protocol_page[:500]
+    screening_page = client.get(reverse("screening:eligibility-settings")).content.decode()
+    assert NO_PUBLISHED_THRESHOLD in screening_page
+    nurse = UserFactory(role=Role.NURSE, clinic=admin.clinic)
+    client.force_login(nurse)
+    assert "Clinic-policy values to confirm" not in client.get("/").content.decode()

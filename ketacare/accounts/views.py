@@ -14,6 +14,7 @@ from ketacare.accounts.usernames import normalize_username, username_key
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core.home import cards_for
+from ketacare.core.policy import NO_PUBLISHED_THRESHOLD, policy_values
 
 
 @public
@@ -88,7 +89,9 @@ def healthz(request):
 
 @requires(Perm.HOME)
 def home(request):
-    return render(request, "home.html", {"cards": cards_for(request.user)})
+    checklist = policy_values() if request.user.has_perm_to(Perm.CLINIC_CONFIGURE) else []
+    return render(request, "home.html", {"cards": cards_for(request.user), "policy_checklist": checklist,
+                                         "no_published_threshold": NO_PUBLISHED_THRESHOLD})
 
 
 @requires(Perm.HOME)

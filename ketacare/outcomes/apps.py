@@ -16,6 +16,12 @@ class OutcomesConfig(AppConfig):
         from ketacare.outcomes.selectors import chart_baseline_changes
 
         register_baseline_changes(chart_baseline_changes)
+        from ketacare.core.policy import PolicyValue
+        from ketacare.core.policy import register as register_policy
+
+        register_policy(PolicyValue("outcomes.relapse", "Relapse definition (per instrument)",
+                                    "2 consecutive measurements meeting the criterion", "outcomes:settings",
+                                    "iv-ketamine.md §2; evidence.md §5", order=40))
 
         register_panel(ChartPanel(key="outcomes", title="Outcomes", template="outcomes/panel.html",
                                   perm=Perm.CLINICAL_VIEW, order=35, context=panel_context))

@@ -23,6 +23,7 @@ from ketacare.outcomes import figures, letters, patient_rows, selectors, service
 from ketacare.outcomes.domain.definitions import DEFAULT_DEFINITIONS
 from ketacare.outcomes.domain.deid import cohort_by_age_and_sex
 from ketacare.outcomes.domain.report import CohortReport, build_report
+from ketacare.outcomes.domain.stats import relapse_median_days
 from ketacare.outcomes.forms import CohortForm, LetterForm, LetterSendForm, OutcomeSettingForm, ResearchCohortForm
 from ketacare.outcomes.pdf import pdf_response, render_pdf
 from ketacare.patients.selectors import ages_and_sexes_for, patient_get_for, sexes
@@ -155,9 +156,10 @@ def _pdf_row(t) -> dict:
     durability = "—"
     if t.durability:
         durability = f"{len(relapsed)} relapse{'s' if len(relapsed) != 1 else ''} after {len(t.durability)} series"
-        if relapsed:
-            days = sorted(s.outcome.days for s in relapsed)
-            durability += f"; median {days[len(days) // 2]:.0f} days"
+        median = relapse_median_days([s.outcome for s in t.durability])
+        if median.at_risk:
+            durability += (f"; Kaplan-Meier median {median.days:.0f} days" if median.days is not None
+                           else "; Kaplan-Meier median not reached")
     return {"title": t.title, "baseline": fmt_num(t.baseline.total) if t.baseline else "—",
             "latest": fmt_num(last.total) if last else "—",
             "latest_on": timezone.localtime(last.at).strftime("%Y-%m-%d") if last else "",

@@ -15,3 +15,6 @@ class ScreeningConfig(AppConfig):
                                   perm=Perm.CLINICAL_VIEW, order=20, context=eligibility_panel))
         register(NavItem("Consent documents", "screening:consent-documents", Perm.CLINIC_CONFIGURE))
         register(NavItem("Screening thresholds", "screening:eligibility-settings", Perm.CLINIC_CONFIGURE))
+        from ketacare.screening.policy import register_placeholders
+
+        register_placeholders()

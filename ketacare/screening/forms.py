@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm, role_has
+from ketacare.core.policy import NO_PUBLISHED_THRESHOLD
 from ketacare.screening.domain import icd10
-from ketacare.screening.domain.rules import PARAM_SPECS, EligibilityParams
+from ketacare.screening.domain.rules import NO_PUBLISHED_NUMBER, PARAM_SPECS, EligibilityParams
 from ketacare.screening.models import (
     ConsentDocument,
     HeightUnit,
@@ -280,7 +281,8 @@ class EligibilityParamsForm(forms.Form):
             field_class = forms.DecimalField if isinstance(value, Decimal) else forms.IntegerField
             self.fields[name] = field_class(label=spec.label, min_value=spec.low, max_value=spec.high,
                                             initial=getattr(current, name),
-                                            help_text=f"Default {value}: {spec.source}")
+                                            help_text=f"Default {value}: {spec.source}"
+                                            + (f" ({NO_PUBLISHED_THRESHOLD})" if name in NO_PUBLISHED_NUMBER else ""))
         self.order_fields([*self.params, "reason"])
 
     def values(self) -> dict:

@@ -25,6 +25,9 @@ class TreatmentConfig(AppConfig):
         register(NavItem("REMS forms", "treatment:rems-board", Perm.CLINICAL_VIEW), before="audit:list")
         register(NavItem("Protocols", "treatment:protocols", Perm.CLINIC_CONFIGURE))
         banners.register(overdue_rems_banner)
+        from ketacare.treatment.policy import register_placeholders
+
+        register_placeholders()
         from ketacare.treatment.models import PatientMonitoringForm
 
         banners.invalidate_on_change("treatment.overdue_rems", PatientMonitoringForm)

@@ -6,10 +6,12 @@ from typing import cast
 
 from django import forms
 
+from ketacare.core.policy import NO_PUBLISHED_THRESHOLD
 from ketacare.treatment import choices as c
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS, Protocol, WeightBasedDoseRule
 from ketacare.treatment.domain.vitals import Thresholds
 from ketacare.treatment.models import DosingSession, RemsSetting
+from ketacare.treatment.policy import PROTOCOL_PLACEHOLDERS
 from ketacare.treatment.services import VITALS_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -288,6 +290,8 @@ class ProtocolForm(forms.Form):
         field.initial = initial
         shown = ("yes" if default else "no") if isinstance(default, bool) else default
         field.help_text = f"Shipped default: {shown}"
+        if path in PROTOCOL_PLACEHOLDERS:
+            field.help_text += f" ({NO_PUBLISHED_THRESHOLD}; {PROTOCOL_PLACEHOLDERS[path][1]})"
         self.fields[name] = field
         self.specs.append((name, path, default))
 

@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 Z_95 = 1.959963984540054  # standard normal 0.975 quantile
 
@@ -325,3 +326,19 @@ def suppress(count: int | None, min_cell: int = MIN_CELL) -> int | str | None:
     if count < 0:
         raise ValueError("count must be non-negative")
     return count if count >= min_cell else f"<{min_cell}"
+
+
+@dataclass(frozen=True)
+class RelapseMedian:
+    at_risk: int  # series with a relapse clock (relapsed or censored)
+    days: float | None  # None: not reached (or nobody at risk)
+
+
+def relapse_median_days(outcomes: Sequence[Any]) -> RelapseMedian:
+    """The Kaplan-Meier median days to relapse over relapse outcomes (each with `time_to_event()`), censored series
+    included: the same estimator as the clinic report (evidence.md §5), never the middle of the relapsed only."""
+    events = [tte for o in outcomes if (tte := o.time_to_event()) is not None]
+    if not events:
+        return RelapseMedian(0, None)
+    steps = kaplan_meier([e.days for e in events], [e.event for e in events])
+    return RelapseMedian(len(events), median_survival(steps))

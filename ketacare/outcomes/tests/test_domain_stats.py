@@ -362,3 +362,24 @@ def test_quartiles_from_counts_match_numpy_on_the_expanded_values(values):
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     assert (q.q1, q.median, q.q3) == (pytest.approx(q1), pytest.approx(median), pytest.approx(q3))
     assert quartiles_from_counts({}) is None
+
+
+def test_the_patient_summary_median_is_kaplan_meier_with_censoring_evidence_5():
+    """evidence.md §5: the patient PDF's "median days to relapse" uses the report's estimator (Kaplan-Meier over
+    relapsed and censored series), not the upper middle of the relapsed only, and says when it is not reached."""
+    from ketacare.outcomes.domain.stats import relapse_median_days
+    from ketacare.outcomes.domain.trajectory import RelapseOutcome, RelapseStatus
+
+    def relapsed(days):
+        return RelapseOutcome(RelapseStatus.RELAPSED, days)
+
+    def censored(days):
+        return RelapseOutcome(RelapseStatus.CENSORED, days)
+
+    # KM: S(10) = 4/5, S(20) = 3/5, censored at 30, S(40) = 3/10 -> median 40. The old "upper middle of the
+    # relapsed" ([10, 20, 40]) would have said 20.
+    result = relapse_median_days([relapsed(10), relapsed(20), censored(30), relapsed(40), censored(50)])
+    assert result.at_risk == 5 and result.days == 40.0
+    not_reached = relapse_median_days([relapsed(10), censored(40), censored(60)])
+    assert not_reached.at_risk == 3 and not_reached.days is None
+    assert relapse_median_days([RelapseOutcome(RelapseStatus.RELAPSED, None)]).at_risk == 0

@@ -210,6 +210,13 @@ PARAM_SPECS: dict[str, ParamSpec] = {
 }
 
 
+# Parameters whose default no source gives a number for (clinic policy, to confirm; core/policy.py).
+NO_PUBLISHED_NUMBER: frozenset[str] = frozenset({
+    "bp_crisis_systolic_above_mmhg", "bp_crisis_diastolic_above_mmhg", "cv_event_recency_days",
+    "bprs_positive_item_caution_at_least",
+})
+
+
 @dataclass(frozen=True)
 class Citation:
     file: str  # under docs/domain/
