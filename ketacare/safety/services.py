@@ -97,7 +97,7 @@ def _texts(alert: Alert, tier: int) -> tuple[str, str]:
     """Subject and body: the clinic, that it is urgent, the link behind sign-in. Nothing about the patient."""
     later = "" if tier == 1 else "\nIt has not been acknowledged in time: you are the next contact."
     body = (f"{alert.clinic.name}: an urgent alert needs you now.{later}\n"
-            f"Open it and acknowledge it (sign-in required): {_alert_link(alert)}")
+            f"Open it and acknowledge it (sign-in required):\n{_alert_link(alert)}")
     return "Urgent alert: please sign in", body
 
 

@@ -80,8 +80,9 @@ def _seed_patients(clinic: Clinic, count: int, *, seed: int) -> None:
 def seeders() -> list:
     """The apps' demo seeders, in the order they build on each other."""
     from ketacare.seed.instruments import seed_questionnaires
+    from ketacare.seed.oncall import seed_oncall
     from ketacare.seed.outcomes import seed_outcomes
     from ketacare.seed.screening import seed_screening
     from ketacare.seed.treatment import seed_treatment
 
-    return [seed_questionnaires, seed_screening, seed_treatment, seed_outcomes]
+    return [seed_oncall, seed_questionnaires, seed_screening, seed_treatment, seed_outcomes]

@@ -152,7 +152,7 @@ def test_the_escalation_email_reaches_the_second_clinician_through_smtp(team, pa
                 assert deliver(message_id=message.pk) == "sent"
         received = smtp.wait_for(lambda m: len(m) == 2, timeout=10)
     assert [r for r in smtp.recipients] == [["oncall@clinic.test"], ["backup@clinic.test"]]
-    assert f"/alerts/{alert.pk}/" in received[1].get_payload()
+    assert f"/alerts/{alert.pk}/" in received[1].get_payload(decode=True).decode()
     assert json.loads((tmp_path / "sms.jsonl").read_text().splitlines()[0])["to"] == "+15550100001"
 
 

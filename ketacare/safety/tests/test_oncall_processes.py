@@ -68,7 +68,7 @@ def test_the_on_call_clinician_is_emailed_within_a_minute_and_the_second_clinici
         smtp.wait_for(lambda m: any(r == ["nurse@clinic.test"] for r in smtp.recipients), timeout=60)
         assert time.monotonic() - raised < 60
         first = smtp.snapshot()[0]
-        assert f"/alerts/{alert['id']}/" in first.get_payload()
+        assert f"/alerts/{alert['id']}/" in first.get_payload(decode=True).decode()
         assert "Rosalind" not in first.as_string() and "Quimby" not in first.as_string()
         # Nobody acknowledges. Just before the default 15-minute delay nothing happens; at it, the backup is told.
         raised_at = dt.datetime.fromisoformat(alert["raised_at"])
