@@ -130,17 +130,19 @@ def urgent_open_alerts(*, now: dt.datetime) -> QuerySet[Alert]:
             .distinct().order_by("raised_at", "id"))
 
 
-def alert_notifications(*, alert: Alert) -> list[AlertNotification]:
-    """Who was told about an alert the caller already holds, when, how, and the message's delivery status."""
+def alert_notifications(*, alert: Alert) -> list[dict]:
+    """Who was told about an alert the caller already holds, when, how, and the message's delivery status:
+    [{"n": AlertNotification, "delivery": "Sent", "delivered_at": datetime | None}]."""
     from ketacare.messaging.selectors import messages_by_ids
 
     rows = list(alert.notifications.select_related("recipient"))
     messages = messages_by_ids(clinic_id=alert.clinic_id, ids=[r.message_ref for r in rows if r.message_ref])
+    shown = []
     for row in rows:
-        message = messages.get(row.message_ref)
-        row.delivery = message.get_status_display() if message else "—"
-        row.delivered_at = message.sent_at if message else None
-    return rows
+        message = messages.get(row.message_ref) if row.message_ref else None
+        shown.append({"n": row, "delivery": message.get_status_display() if message else "—",
+                      "delivered_at": message.sent_at if message else None})
+    return shown
 
 
 def oncall_page_for(*, user) -> dict:
@@ -157,13 +159,12 @@ def oncall_page_for(*, user) -> dict:
     roles = [r for r, perms in PERMISSIONS.items() if Perm.ALERT_ACKNOWLEDGE in perms]
     staff = list(User.objects.filter(clinic_id=user.clinic_id, is_active=True).order_by("last_name", "first_name"))
     contacts = dict(StaffContact.objects.filter(clinic_id=user.clinic_id).values_list("user_id", "mobile_e164"))
-    for member in staff:
-        member.mobile = contacts.get(member.pk, "")
     return {
         "shifts": list(OnCallShift.objects.filter(clinic_id=user.clinic_id, ends_at__gt=clock.now())
                        .select_related("clinician", "backup")),
         "clinicians": [m for m in staff if m.role in roles],
         "staff": staff,
+        "contacts": [(member, contacts.get(member.pk, "")) for member in staff],
         "setting": current_revision(OnCallSetting, clinic_id=user.clinic_id),
         "history": revision_history(OnCallSetting, clinic_id=user.clinic_id),
         "policy": oncall_policy(clinic_id=user.clinic_id),
