@@ -9,7 +9,7 @@ from ketacare.core.errors import NotFound
 from ketacare.safety.choices import AlertSeverity, AlertStatus
 from ketacare.safety.domain import oncall
 from ketacare.safety.domain.rules import BANNER_SEVERITIES, SUICIDE_RISK_CODES
-from ketacare.safety.models import Alert, AlertNotification, OnCallSetting, OnCallShift, StaffContact
+from ketacare.safety.models import Alert, OnCallSetting, OnCallShift, StaffContact
 
 
 class AlertNotFound(NotFound):
