@@ -105,6 +105,11 @@ class AuditAction(models.TextChoices):
     PORTAL_ITEM_COMPLETED = "portal_item_completed"
     PORTAL_INVITATION_QUEUED = "portal_invitation_queued"
     PORTAL_MISSED_FLAGGED = "portal_missed_flagged"
+    ALERT_NOTIFIED = "alert_notified"
+    ALERT_ESCALATED = "alert_escalated"
+    ONCALL_CHANGED = "oncall_changed"
+    ONCALL_SETTING_CHANGED = "oncall_setting_changed"
+    STAFF_CONTACT_CHANGED = "staff_contact_changed"
 
 
 # One exception for every append-only record (kept under its old name for callers).

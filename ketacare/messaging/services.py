@@ -173,12 +173,24 @@ def deliver(*, message_id: int, worker: str = "") -> str:
     return "sent"
 
 
+def _deliveries_waiting() -> bool:
+    """Whether delivery tasks are still waiting for a worker (a backlog, not lost tasks)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from ketacare.messaging.tasks import deliver_message
+
+    return DBTaskResult.objects.ready().filter(task_path=deliver_message.module_path).exists()
+
+
 def sweep(now: dt.datetime) -> int:
-    """Re-schedule messages that no task is carrying: queued and due for longer than the grace period (a task lost
-    with a dead worker), or sending with the lease run out (a worker killed mid-send). Run by the scheduler."""
+    """Re-schedule messages that no task is carrying: sending with the lease run out (a worker killed mid-send), and,
+    once no delivery task is waiting (so a backlog is not taken for lost tasks), queued and due for longer than the
+    grace period (a task lost with a dead worker). Run by the scheduler."""
     grace = dt.timedelta(seconds=settings.KETACARE_MESSAGING_SWEEP_GRACE_SECONDS)
-    stale = Message.objects.filter(Q(status=MessageStatus.QUEUED, next_attempt_at__lte=now - grace)
-                                   | Q(status=MessageStatus.SENDING, lease_until__lt=now))
+    stale_q = Q(status=MessageStatus.SENDING, lease_until__lt=now)
+    if not _deliveries_waiting():
+        stale_q |= Q(status=MessageStatus.QUEUED, next_attempt_at__lte=now - grace)
+    stale = Message.objects.filter(stale_q)
     ids = list(stale.order_by("next_attempt_at").values_list("pk", flat=True)[:1000])
     for pk in ids:
         schedule_delivery(message_id=pk)

@@ -38,7 +38,7 @@ class FileSmsBackend:
     """Writes each message as a JSON line (to, body, message_id, at): the demo's and the tests' phone."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path or settings.KETACARE_SMS_FILE)
+        self.path = Path(path or str(settings.KETACARE_SMS_FILE))
 
     def send(self, *, to: str, body: str, message_id: str) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +56,9 @@ class TwilioSmsBackend:
 
     def __init__(self, *, account_sid: str | None = None, auth_token: str | None = None, from_number: str | None = None,
                  opener=None) -> None:
-        self.account_sid = account_sid or settings.KETACARE_TWILIO_ACCOUNT_SID
-        self.auth_token = auth_token or settings.KETACARE_TWILIO_AUTH_TOKEN
-        self.from_number = from_number or settings.KETACARE_TWILIO_FROM
+        self.account_sid: str = account_sid or settings.KETACARE_TWILIO_ACCOUNT_SID or ""
+        self.auth_token: str = auth_token or settings.KETACARE_TWILIO_AUTH_TOKEN or ""
+        self.from_number: str = from_number or settings.KETACARE_TWILIO_FROM or ""
         self.opener = opener or urllib.request.urlopen
         if not (self.account_sid and self.auth_token and self.from_number):
             raise SmsError("Twilio needs KETACARE_TWILIO_ACCOUNT_SID, KETACARE_TWILIO_AUTH_TOKEN and "
@@ -81,4 +81,4 @@ class TwilioSmsBackend:
 
 
 def sms_backend() -> SmsBackend:
-    return import_string(settings.KETACARE_SMS_BACKEND)()
+    return import_string(str(settings.KETACARE_SMS_BACKEND))()

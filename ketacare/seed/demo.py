@@ -82,8 +82,9 @@ def seeders() -> list:
     from ketacare.seed.instruments import seed_questionnaires
     from ketacare.seed.interop import seed_imports
     from ketacare.seed.ledger import seed_ledger
+    from ketacare.seed.oncall import seed_oncall
     from ketacare.seed.outcomes import seed_outcomes
     from ketacare.seed.screening import seed_screening
     from ketacare.seed.treatment import seed_treatment
 
-    return [seed_questionnaires, seed_screening, seed_treatment, seed_outcomes, seed_ledger, seed_imports]
+    return [seed_oncall, seed_questionnaires, seed_screening, seed_treatment, seed_outcomes, seed_ledger, seed_imports]

@@ -155,6 +155,19 @@ def test_the_sweep_picks_up_a_queued_message_whose_task_was_lost(clinic, setting
     assert DBTaskResult.objects.count() == tasks_before + 1
 
 
+def test_a_backlog_of_waiting_tasks_is_not_swept_but_an_expired_lease_is(clinic, settings,
+                                                                          django_capture_on_commit_callbacks):
+    settings.KETACARE_MESSAGING_SWEEP_GRACE_SECONDS, settings.KETACARE_MESSAGING_LEASE_SECONDS = 60, 60
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = enqueue(clinic=clinic, **EMAIL)  # its task is in the queue, the worker is just busy
+        in_flight = enqueue(clinic=clinic, **{**EMAIL, "to": "kim@example.test"})
+    assert services._claim(in_flight.pk, in_flight.next_attempt_at) is not None
+    later = waiting.next_attempt_at + dt.timedelta(minutes=5)
+    tasks_before = DBTaskResult.objects.count()
+    assert sweep(later) == 1  # only the message whose lease ran out
+    assert DBTaskResult.objects.count() == tasks_before + 1
+
+
 def test_sms_goes_through_the_configured_backend(clinic, settings, tmp_path):
     settings.KETACARE_SMS_FILE = str(tmp_path / "sms.jsonl")
     message = enqueue(clinic=clinic, channel="sms", to="+15551234567", subject="", purpose="test.sms",

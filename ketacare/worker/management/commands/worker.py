@@ -4,12 +4,20 @@ Run one or several; they share the work through the database (tasks are claimed 
 LOCKED by django-tasks-db, periodic jobs by a conditional update, see ketacare/worker/periodic.py).
 """
 
+import logging
+import time
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.db.utils import OperationalError
 from django.utils.crypto import get_random_string
+from django_tasks_db.utils import is_locked_database_exception
 
 from ketacare.worker.periodic import Scheduler
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -33,8 +41,19 @@ class Command(BaseCommand):
             scheduler.start()
         self.stdout.write(f"worker {worker_id} started (scheduler {'off' if no_scheduler else 'on'})")
         try:
-            call_command("db_worker", worker_id=worker_id, interval=interval, batch=batch, reload=False,
-                         startup_delay=False, verbosity=verbosity)
+            while True:
+                try:
+                    call_command("db_worker", worker_id=worker_id, interval=interval, batch=batch, reload=False,
+                                 startup_delay=False, verbosity=verbosity)
+                    break
+                except OperationalError as exc:
+                    # On SQLite, db_worker's BEGIN IMMEDIATE can outwait the busy timeout while another process
+                    # writes; db_worker lets that one through, so the loop is started again instead of dying.
+                    if not is_locked_database_exception(exc):
+                        raise
+                    logger.warning("worker %s: database locked, the task loop starts again", worker_id)
+                    close_old_connections()
+                    time.sleep(1)
         finally:
             if scheduler is not None:
                 scheduler.stop()
