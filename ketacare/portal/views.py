@@ -56,7 +56,8 @@ def _render(request, template: str, context: dict, *, link: SecureLink | None = 
         context = {"lang": language, "languages": Language.choices, "next": request.path, **context}
         response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"  # nothing of a patient's page stays in a shared browser's cache
-    response["Referrer-Policy"] = "same-origin"  # never to another site; "no-referrer" would make forms send Origin: null (CSRF)
+    # never to another site ("no-referrer" would make the forms send Origin: null, which CSRF refuses)
+    response["Referrer-Policy"] = "same-origin"
     response["Content-Language"] = language
     return response
 
