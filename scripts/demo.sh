@@ -10,9 +10,20 @@ mkdir -p "$VAR_DIR"
 cat > "$VAR_DIR/ketacare.env" <<ENV
 # Written by make demo: the local demo install's settings. Delete it on a server.
 KETACARE_DEBUG=${KETACARE_DEBUG:-True}
+# Mail is printed by the worker and kept in the outbox (Outbox page, as the clinic admin); SMS go to var/.
+EMAIL_URL=${EMAIL_URL:-console://}
 ENV
 .venv/bin/ketacare migrate --no-input -v 0
 .venv/bin/ketacare demo
 echo
-echo "Open http://127.0.0.1:${PORT:-8000}/ and sign in with one of the logins above. Ctrl-C stops the server."
-exec .venv/bin/ketacare serve --host 127.0.0.1 --port "${PORT:-8000}"
+echo "Open http://127.0.0.1:${PORT:-8000}/ and sign in with one of the logins above. Ctrl-C stops the server and"
+echo "the worker (background tasks, reminders, escalation, overdue vitals)."
+# The worker runs beside the server; when either stops, or on Ctrl-C, both stop.
+cleanup() { kill "${SERVER:-}" "${WORKER:-}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+.venv/bin/ketacare worker --worker-id demo-worker &
+WORKER=$!
+.venv/bin/ketacare serve --host 127.0.0.1 --port "${PORT:-8000}" &
+SERVER=$!
+wait -n "$SERVER" "$WORKER"

@@ -6,6 +6,7 @@
         smtp.messages[0]["Message-ID"]
 """
 
+import asyncio
 import email
 import socket
 import threading
@@ -20,6 +21,8 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, _server, _session, envelope) -> str:
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)  # widen the window in which a message is "in flight"
         message = email.message_from_bytes(envelope.content)
         with self.server.lock:
             self.server.messages.append(message)
@@ -34,7 +37,8 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay
         self.messages: list[Message] = []
         self.recipients: list[list[str]] = []
         self.lock = threading.Lock()

@@ -28,7 +28,7 @@ def _make_missing(users: dict) -> None:
     from ketacare.messaging.models import DeliveryAttempt, Message
     from ketacare.outcomes.models import OutcomeSetting, ProgressLetter
     from ketacare.portal.models import PatientScheduleSetting, PortalSetting
-    from ketacare.safety.models import Alert
+    from ketacare.safety.models import Alert, AlertNotification, OnCallSetting
     from ketacare.screening.models import EligibilitySetting
     from ketacare.treatment.models import (
         AdverseEvent,
@@ -51,6 +51,12 @@ def _make_missing(users: dict) -> None:
 
     makers = {
         DeliveryAttempt: delivery_attempt,
+        OnCallSetting: lambda: OnCallSetting.objects.create(
+            clinic_id=clinic_id, revision=1, reason="test", created_by=admin, created_at=now,
+            fallback_clinician=prescriber, escalation_delay_minutes=15),
+        AlertNotification: lambda: AlertNotification.objects.create(
+            clinic_id=clinic_id, alert=Alert.objects.filter(clinic_id=clinic_id).first(), tier=9, recipient=prescriber,
+            channel="email", reason="test", created_at=now),
         ImportedInstrument: lambda: ImportedInstrument.objects.create(
             key="test-instrument", version="1", title="Test", source={}, source_sha256="0" * 64, imported_at=now),
         SafetyThresholdSetting: lambda: SafetyThresholdSetting.objects.create(**revision),

@@ -75,6 +75,11 @@ class AuditAction(models.TextChoices):
     LETTER_SENT = "letter_sent"
     MESSAGE_QUEUED = "message_queued"
     OUTBOX_VIEWED = "outbox_viewed"
+    ALERT_NOTIFIED = "alert_notified"
+    ALERT_ESCALATED = "alert_escalated"
+    ONCALL_CHANGED = "oncall_changed"
+    ONCALL_SETTING_CHANGED = "oncall_setting_changed"
+    STAFF_CONTACT_CHANGED = "staff_contact_changed"
     # Between visits (portal): the patient's own actions are recorded with username "patient_portal".
     PORTAL_SCHEDULE_SYNCED = "portal_schedule_synced"
     PORTAL_SCHEDULE_CHANGED = "portal_schedule_changed"

@@ -26,5 +26,14 @@ class SafetyConfig(AppConfig):
         from ketacare.safety.models import Alert
 
         banners.invalidate_on_change("safety.open_high_alerts", Alert)
+        import datetime as dt
+
+        from ketacare.safety.services import alerts_escalate
+        from ketacare.worker.periodic import register as periodic
+
+        register(NavItem("On call", "safety:oncall", Perm.CLINIC_CONFIGURE))
+        # Escalation delays are minutes (safety/domain/oncall.py): a pass every 30 s escalates within 30 s of the
+        # due time.
+        periodic("safety.escalate", dt.timedelta(seconds=30), alerts_escalate)
         register_source("questionnaire_response", "instruments:response-detail", "response_id",
                         "Questionnaire response")

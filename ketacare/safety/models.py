@@ -5,6 +5,7 @@ from django.db import models
 
 from ketacare.core.append_only import AppendOnlyModel, AppendOnlyQuerySet, ImmutableRecord
 from ketacare.core.models import ClinicOwned
+from ketacare.core.revisions import SettingRevision
 from ketacare.safety.choices import AlertSeverity, AlertStatus
 
 AlertLocked = ImmutableRecord  # an acknowledged alert is a signed record (the one append-only error)
@@ -84,3 +85,68 @@ class Alert(AppendOnlyModel, ClinicOwned):
         if hours < 24:
             return f"{hours} h {minutes % 60:02d} min"
         return f"{hours // 24} d {hours % 24} h"
+
+
+class StaffContact(ClinicOwned):
+    """A staff member's mobile number for urgent SMS (the user row keeps the email address)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="safety_contact")
+    mobile_e164 = models.CharField(max_length=16, blank=True, help_text="International form, e.g. +15551234567")
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"contact of user #{self.user_id}"
+
+
+class OnCallShift(ClinicOwned):
+    """Who is on call from `starts_at` to `ends_at`, with an optional backup (the second clinician)."""
+
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    backup = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [models.CheckConstraint(name="shift_ends_after_start",
+                                              condition=models.Q(ends_at__gt=models.F("starts_at")))]
+        indexes = [models.Index(fields=["clinic", "starts_at", "ends_at"], name="shift_clinic_time")]
+
+    def __str__(self) -> str:
+        return f"on call #{self.clinician_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class OnCallSetting(SettingRevision):
+    """A clinic's on-call policy: the fallback clinician (told when nobody is on call, or second) and the minutes
+    an urgent alert may stay unacknowledged before it escalates (safety/domain/oncall.py, instruments.md §1.3)."""
+
+    fallback_clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
+    escalation_delay_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "revision"], name="oncall_setting_one_revision")]
+
+
+class AlertNotification(AppendOnlyModel, ClinicOwned):
+    """One person told about an urgent alert on one channel, at one tier (1 on call, 2 second clinician, 3 clinic
+    admin). `message_ref` is the outbox message (messaging.services.enqueue); the row is never changed."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="notifications")
+    tier = models.PositiveSmallIntegerField()
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    message_ref = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "tier", "id"]
+        constraints = [models.UniqueConstraint(fields=["alert", "tier", "recipient", "channel"],
+                                               name="one_notification_per_tier_person_channel")]
+
+    def __str__(self) -> str:
+        return f"alert #{self.alert_id} tier {self.tier} via {self.channel}"

@@ -1,12 +1,15 @@
 """Reading alerts: always scoped to the asking user's clinic, or to a patient the caller already holds."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+import datetime as dt
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from ketacare.accounts.roles import Perm
 from ketacare.core.errors import NotFound
 from ketacare.safety.choices import AlertSeverity, AlertStatus
+from ketacare.safety.domain import oncall
 from ketacare.safety.domain.rules import BANNER_SEVERITIES, SUICIDE_RISK_CODES
-from ketacare.safety.models import Alert
+from ketacare.safety.models import Alert, AlertNotification, OnCallSetting, OnCallShift, StaffContact
 
 
 class AlertNotFound(NotFound):
@@ -93,3 +96,82 @@ def patient_alert(*, clinic_id: int, patient_id: int, alert_id: int) -> Alert | 
 
 def open_alerts_of_patients(*, clinic_id: int, patient_ids) -> QuerySet[Alert]:
     return Alert.objects.filter(clinic_id=clinic_id, status=AlertStatus.OPEN, patient_id__in=patient_ids)
+
+
+# ---- On call ------------------------------------------------------------------------------------------------------
+
+def oncall_policy(*, clinic_id: int) -> tuple[int | None, dt.timedelta]:
+    """(fallback clinician id, escalation delay) in force: the newest revision, else the cited default
+    (safety/domain/oncall.py)."""
+    from ketacare.core.revisions import current_revision
+
+    row = current_revision(OnCallSetting, clinic_id=clinic_id)
+    minutes = row.escalation_delay_minutes if row else oncall.DEFAULT_ESCALATION_DELAY_MINUTES
+    return (row.fallback_clinician_id if row else None), dt.timedelta(minutes=minutes)
+
+
+def rota_at(*, clinic_id: int, at: dt.datetime, fallback: int | None) -> oncall.Rota:
+    """Who is on call at `at` (the latest-starting shift covering it), with the fallback and the clinic admins."""
+    from ketacare.accounts.models import User
+    from ketacare.accounts.roles import Role
+
+    shift = (OnCallShift.objects.filter(clinic_id=clinic_id, starts_at__lte=at, ends_at__gt=at)
+             .order_by("-starts_at", "-id").first())
+    admins = tuple(User.objects.filter(clinic_id=clinic_id, role=Role.CLINIC_ADMIN, is_active=True)
+                   .order_by("pk").values_list("pk", flat=True))
+    return oncall.Rota(on_call=shift.clinician_id if shift else None, backup=shift.backup_id if shift else None,
+                       fallback=fallback, admins=admins)
+
+
+def urgent_open_alerts(*, now: dt.datetime) -> QuerySet[Alert]:
+    """Open urgent alerts of every clinic (the escalation job's input), oldest first."""
+    urgent = Q(code__in=SUICIDE_RISK_CODES) | Q(severity=AlertSeverity.EMERGENCY)
+    return (Alert.objects.filter(urgent, status=AlertStatus.OPEN, raised_at__lte=now, notifications__isnull=False)
+            .distinct().order_by("raised_at", "id"))
+
+
+def alert_notifications(*, alert: Alert) -> list[AlertNotification]:
+    """Who was told about an alert the caller already holds, when, how, and the message's delivery status."""
+    from ketacare.messaging.selectors import messages_by_ids
+
+    rows = list(alert.notifications.select_related("recipient"))
+    messages = messages_by_ids(clinic_id=alert.clinic_id, ids=[r.message_ref for r in rows if r.message_ref])
+    for row in rows:
+        message = messages.get(row.message_ref)
+        row.delivery = message.get_status_display() if message else "—"
+        row.delivered_at = message.sent_at if message else None
+    return rows
+
+
+def oncall_page_for(*, user) -> dict:
+    """The rota page: upcoming and current shifts, clinicians, contacts, the policy in force and its history."""
+    from ketacare.accounts.models import User
+    from ketacare.accounts.roles import PERMISSIONS, Perm
+    from ketacare.core import clock
+    from ketacare.core.revisions import current_revision, revision_history
+
+    if not user.has_perm_to(Perm.CLINIC_CONFIGURE):
+        from ketacare.core.errors import PermissionDenied
+
+        raise PermissionDenied()
+    roles = [r for r, perms in PERMISSIONS.items() if Perm.ALERT_ACKNOWLEDGE in perms]
+    staff = list(User.objects.filter(clinic_id=user.clinic_id, is_active=True).order_by("last_name", "first_name"))
+    contacts = dict(StaffContact.objects.filter(clinic_id=user.clinic_id).values_list("user_id", "mobile_e164"))
+    for member in staff:
+        member.mobile = contacts.get(member.pk, "")
+    return {
+        "shifts": list(OnCallShift.objects.filter(clinic_id=user.clinic_id, ends_at__gt=clock.now())
+                       .select_related("clinician", "backup")),
+        "clinicians": [m for m in staff if m.role in roles],
+        "staff": staff,
+        "setting": current_revision(OnCallSetting, clinic_id=user.clinic_id),
+        "history": revision_history(OnCallSetting, clinic_id=user.clinic_id),
+        "policy": oncall_policy(clinic_id=user.clinic_id),
+    }
+
+
+def shift_get_for(*, user, shift_id: int) -> OnCallShift:
+    try:
+        return OnCallShift.objects.get(clinic_id=user.clinic_id, pk=shift_id)
+    except OnCallShift.DoesNotExist:
+        raise AlertNotFound() from None

@@ -1,7 +1,12 @@
-"""Raising and acknowledging safety alerts. Each writes its audit row in the same transaction."""
+"""Raising and acknowledging safety alerts, and telling the on-call clinician about urgent ones (with escalation).
+Each writes its audit row in the same transaction."""
 
+import datetime as dt
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
@@ -9,9 +14,12 @@ from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock
 from ketacare.core.errors import Conflict
+from ketacare.core.revisions import revise
+from ketacare.messaging.services import MessageRefused, enqueue
 from ketacare.safety.choices import AlertStatus
-from ketacare.safety.models import Alert
-from ketacare.safety.selectors import AlertNotFound
+from ketacare.safety.domain import oncall
+from ketacare.safety.models import Alert, AlertNotification, OnCallSetting, OnCallShift, StaffContact
+from ketacare.safety.selectors import AlertNotFound, oncall_policy, rota_at, urgent_open_alerts
 
 ACTION_REQUIRED = "Describe the action taken (e.g. the assessment done and its outcome)."
 
@@ -42,6 +50,8 @@ def alert_raise(*, patient, code: str, severity: str, message: str, source_type:
     audit_record(actor=actor, action=AuditAction.ALERT_RAISED, target=alert, patient_id=patient.pk,
                  clinic_id=patient.clinic_id, username="" if actor else "system",
                  data={"code": code, "severity": severity, "source": f"{source_type}:{source_id}"})
+    if oncall.is_urgent(code=code, severity=severity):
+        oncall_notify(alert=alert, now=alert.raised_at)
     return alert
 
 
@@ -75,3 +85,170 @@ def alert_acknowledge(*, alert: Alert, actor, action: str) -> Alert:
 def alerts_listed(*, actor, count: int, status: str, via: str) -> None:
     """Record that the actor read the clinic's alert list (it names patients)."""
     audit_record(actor=actor, action=AuditAction.ALERTS_LISTED, data={"count": count, "status": status, "via": via})
+
+
+# ---- On call: notification and escalation ------------------------------------------------------------------------
+
+def _alert_link(alert: Alert) -> str:
+    return settings.KETACARE_BASE_URL + reverse("safety:detail", args=[alert.pk])
+
+
+def _texts(alert: Alert, tier: int) -> tuple[str, str]:
+    """Subject and body: the clinic, that it is urgent, the link behind sign-in. Nothing about the patient."""
+    later = "" if tier == 1 else "\nIt has not been acknowledged in time: you are the next contact."
+    body = (f"{alert.clinic.name}: an urgent alert needs you now.{later}\n"
+            f"Open it and acknowledge it (sign-in required): {_alert_link(alert)}")
+    return "Urgent alert: please sign in", body
+
+
+def _notify_tier(*, alert: Alert, tier: int, people: tuple[int, ...], reason: str,
+                 now: dt.datetime) -> list[AlertNotification]:
+    from ketacare.accounts.models import User
+
+    subject, body = _texts(alert, tier)
+    mobiles = dict(StaffContact.objects.filter(user_id__in=people).values_list("user_id", "mobile_e164"))
+    rows = []
+    for user in User.objects.filter(pk__in=people, clinic_id=alert.clinic_id).order_by("pk"):
+        channels = [("email", user.email, subject), ("sms", mobiles.get(user.pk, ""), "")]
+        for channel, address, channel_subject in channels:
+            if not address:
+                continue
+            note, message_ref = reason, None
+            try:
+                message_ref = enqueue(clinic=alert.clinic, channel=channel, to=address, subject=channel_subject,
+                                      body=body, purpose=f"alert.tier{tier}",
+                                      key=f"alert:{alert.pk}:tier{tier}:user{user.pk}:{channel}").pk
+            except MessageRefused as exc:
+                note = f"{reason}; not sent: {exc}"[:200]
+            rows.append(AlertNotification(clinic_id=alert.clinic_id, alert=alert, tier=tier, recipient=user,
+                                          channel=channel, message_ref=message_ref, reason=note, created_at=now))
+        if not any(address for _c, address, _s in channels):
+            rows.append(AlertNotification(clinic_id=alert.clinic_id, alert=alert, tier=tier, recipient=user,
+                                          channel="none", reason=f"{reason}; no email or mobile on file"[:200],
+                                          created_at=now))
+    for row in rows:
+        row.save()
+        audit_record(actor=None, action=AuditAction.ALERT_NOTIFIED if tier == 1 else AuditAction.ALERT_ESCALATED,
+                     target=alert, patient_id=alert.patient_id, clinic_id=alert.clinic_id, username="system",
+                     data={"tier": tier, "channel": row.channel, "recipient_id": row.recipient_id})
+    return rows
+
+
+TIER_REASONS = {1: "on call", 2: "second clinician: not acknowledged in time", 3: "clinic admin: not acknowledged "
+                                                                                   "in time"}
+
+
+@transaction.atomic
+def oncall_notify(*, alert: Alert, now: dt.datetime) -> list[AlertNotification]:
+    """Tell the first tier with someone in it (on call, else fallback, else the clinic admins) about an urgent
+    alert, by email and SMS (sent by the worker within seconds)."""
+    fallback, _delay = oncall_policy(clinic_id=alert.clinic_id)
+    rota = rota_at(clinic_id=alert.clinic_id, at=alert.raised_at, fallback=fallback)
+    step = oncall.next_tier(rota, 0)
+    if step is None:
+        return []
+    tier, people = step
+    first = "on call" if rota.on_call else "fallback clinician (nobody on call)"
+    reason = TIER_REASONS[tier] if tier > 1 else first
+    return _notify_tier(alert=alert, tier=tier, people=people, reason=reason, now=now)
+
+
+def alerts_escalate(now: dt.datetime) -> int:
+    """The worker's periodic job `safety.escalate`: an urgent alert still open one delay after its last tier was
+    told goes to the next tier (instruments.md §1.3). Returns the number of alerts escalated."""
+    escalated = 0
+    for alert in urgent_open_alerts(now=now):
+        with transaction.atomic():
+            current = Alert.objects.select_for_update().get(pk=alert.pk)  # one worker escalates it, once
+            reached = max(current.notifications.values_list("tier", flat=True), default=0)
+            if current.status != AlertStatus.OPEN or reached == 0:
+                continue
+            fallback, delay = oncall_policy(clinic_id=current.clinic_id)
+            if now < oncall.escalation_due_at(raised_at=current.raised_at, tier_reached=reached, delay=delay):
+                continue
+            step = oncall.next_tier(rota_at(clinic_id=current.clinic_id, at=current.raised_at, fallback=fallback),
+                                    reached)
+            if step is None:
+                continue
+            tier, people = step
+            _notify_tier(alert=current, tier=tier, people=people, reason=TIER_REASONS[tier], now=now)
+            escalated += 1
+    return escalated
+
+
+# ---- On call: the rota, the policy, staff mobile numbers ---------------------------------------------------------
+
+def _clinician(actor, user, field: str):
+    if user is None:
+        return None
+    if user.clinic_id != actor.clinic_id or not user.is_active or not user.has_perm_to(Perm.ALERT_ACKNOWLEDGE):
+        raise ValidationError({field: ["Choose an active clinician of this clinic who can acknowledge alerts."]})
+    return user
+
+
+@transaction.atomic
+def oncall_shift_add(*, actor, clinician, starts_at: dt.datetime, ends_at: dt.datetime, backup=None) -> OnCallShift:
+    """Put a clinician (and optionally a backup) on call for a time range."""
+    require(actor, Perm.CLINIC_CONFIGURE)
+    _clinician(actor, clinician, "clinician")
+    _clinician(actor, backup, "backup")
+    if backup is not None and backup.pk == clinician.pk:
+        raise ValidationError({"backup": ["The backup must be someone else than the clinician on call."]})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": ["The shift must end after it starts."]})
+    if ends_at - starts_at > dt.timedelta(days=31):
+        raise ValidationError({"ends_at": ["A shift lasts at most 31 days; add several."]})
+    shift = OnCallShift(clinic_id=actor.clinic_id, clinician=clinician, backup=backup, starts_at=starts_at,
+                        ends_at=ends_at, created_by=actor, created_at=clock.now())
+    shift.full_clean()
+    shift.save()
+    audit_record(actor=actor, action=AuditAction.ONCALL_CHANGED, target=shift,
+                 data={"change": "added", "clinician_id": clinician.pk, "backup_id": getattr(backup, "pk", None),
+                       "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
+    return shift
+
+
+@transaction.atomic
+def oncall_shift_remove(*, actor, shift: OnCallShift) -> None:
+    require(actor, Perm.CLINIC_CONFIGURE)
+    if shift.clinic_id != actor.clinic_id:
+        raise AlertNotFound()
+    audit_record(actor=actor, action=AuditAction.ONCALL_CHANGED, target=shift,
+                 data={"change": "removed", "clinician_id": shift.clinician_id,
+                       "starts_at": shift.starts_at.isoformat(), "ends_at": shift.ends_at.isoformat()})
+    shift.delete()
+
+
+@transaction.atomic
+def oncall_setting_revise(*, actor, fallback_clinician, escalation_delay_minutes: int, reason: str) -> OnCallSetting:
+    """A new revision of the clinic's on-call policy (fallback clinician, escalation delay), with a reason."""
+    require(actor, Perm.CLINIC_CONFIGURE)
+    _clinician(actor, fallback_clinician, "fallback_clinician")
+    errors = oncall.validate_delay(escalation_delay_minutes)
+    if errors:
+        raise ValidationError({"escalation_delay_minutes": errors})
+    row = revise(OnCallSetting, actor=actor, reason=reason,
+                 reason_prompt="Say why the on-call policy changes (e.g. new fallback while Dr X is away).",
+                 fallback_clinician=fallback_clinician, escalation_delay_minutes=escalation_delay_minutes)
+    audit_record(actor=actor, action=AuditAction.ONCALL_SETTING_CHANGED, target=row,
+                 data={"revision": row.revision, "fallback_clinician_id": getattr(fallback_clinician, "pk", None),
+                       "escalation_delay_minutes": escalation_delay_minutes})
+    return row
+
+
+@transaction.atomic
+def staff_contact_set(*, actor, user, mobile_e164: str) -> StaffContact:
+    """Set (or clear, with "") a staff member's mobile number for urgent SMS."""
+    from ketacare.messaging.services import E164
+
+    require(actor, Perm.CLINIC_CONFIGURE)
+    if user.clinic_id != actor.clinic_id:
+        raise ValidationError({"user": ["Choose a member of this clinic."]})
+    mobile = (mobile_e164 or "").replace(" ", "")
+    if mobile and not E164.match(mobile):
+        raise ValidationError({"mobile_e164": ["Enter the number in international form, e.g. +15551234567."]})
+    contact, _created = StaffContact.objects.update_or_create(
+        user=user, defaults={"clinic_id": actor.clinic_id, "mobile_e164": mobile, "updated_at": clock.now()})
+    audit_record(actor=actor, action=AuditAction.STAFF_CONTACT_CHANGED, target=contact,
+                 data={"user_id": user.pk, "has_mobile": bool(mobile)})
+    return contact

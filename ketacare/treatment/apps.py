@@ -28,3 +28,11 @@ class TreatmentConfig(AppConfig):
         from ketacare.treatment.models import PatientMonitoringForm
 
         banners.invalidate_on_change("treatment.overdue_rems", PatientMonitoringForm)
+        import datetime as dt
+
+        from ketacare.treatment.services import vitals_overdue_check_all
+        from ketacare.worker.periodic import register as periodic
+
+        # Vitals are scheduled minutes apart (iv-ketamine.md §6): checking every minute raises a missed reading
+        # within a minute of its grace period ending, whether or not a floor board is open.
+        periodic("treatment.vitals_overdue", dt.timedelta(minutes=1), vitals_overdue_check_all)

@@ -48,6 +48,7 @@ from ketacare.treatment.services.monitoring import (  # noqa: F401
     adverse_event_resolve,
     side_effects_record,
     vitals_overdue_check,
+    vitals_overdue_check_all,
     vitals_overdue_check_clinic,
     vitals_record,
 )

@@ -100,13 +100,21 @@ def vitals_overdue_check(*, session: DosingSession, now: dt.datetime | None = No
 
 
 def vitals_overdue_check_clinic(*, clinic_id: int, now: dt.datetime | None = None) -> int:
-    """Overdue check for every session being monitored in a clinic (board refresh, `ketacare treatment_overdue`)."""
+    """Overdue check for every session being monitored in a clinic."""
     count = 0
     sessions = (DosingSession.objects.filter(clinic_id=clinic_id, state__in=[s.value for s in MONITORED_STATES])
                 .select_related("course", "patient").prefetch_related("vitals"))
     for session in sessions:
         count += len(vitals_overdue_check(session=session, now=now))
     return count
+
+
+def vitals_overdue_check_all(now: dt.datetime | None = None) -> int:
+    """Overdue check for every clinic: the worker's periodic job `treatment.vitals_overdue` (every minute) and
+    `ketacare treatment_overdue`. Missed readings alert whether or not a floor board is open."""
+    from ketacare.core.models import Clinic
+
+    return sum(vitals_overdue_check_clinic(clinic_id=pk, now=now) for pk in Clinic.objects.values_list("pk", flat=True))
 
 
 @transaction.atomic

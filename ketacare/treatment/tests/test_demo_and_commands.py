@@ -1,5 +1,6 @@
 """The demo clinic gets courses at every stage and a live day on the board (idempotently); the overdue-vitals
-command alerts without a board open; the vitals alerts always match the domain's findings (Hypothesis)."""
+command and the worker's periodic job alert without a board open (the board no longer checks); the vitals alerts
+always match the domain's findings (Hypothesis)."""
 
 import datetime as dt
 from io import StringIO
@@ -47,6 +48,27 @@ def test_overdue_command_raises_the_alerts_without_a_board():
         out = StringIO()
         call_command("treatment_overdue", stdout=out)
     assert "2 overdue time points" in out.getvalue()
+    assert set(Alert.objects.filter(source_type="session").values_list("code", flat=True)) == {
+        "vitals.overdue.15min", "vitals.overdue.40min"}
+
+
+def test_the_worker_raises_overdue_vitals_and_the_board_no_longer_does(client):
+    from django.urls import reverse
+
+    from ketacare.worker import periodic
+    from tests.factories import PASSWORD
+
+    nurse, prescriber = staff()
+    job = next(j for j in periodic.jobs() if j.name == "treatment.vitals_overdue")
+    with time_machine.travel(T0, tick=False) as traveller:
+        session = started_course(prescriber=prescriber).sessions.first()
+        walk(session, nurse=nurse, prescriber=prescriber, until="monitoring", traveller=traveller)
+        traveller.move_to(T0 + dt.timedelta(minutes=50))
+        client.login(username=nurse.username, password=PASSWORD)
+        assert client.get(reverse("treatment:board")).status_code == 200
+        assert client.get(reverse("treatment:session-detail", args=[session.pk])).status_code == 200
+        assert not Alert.objects.filter(source_type="session").exists()  # page loads raise nothing now
+        assert periodic.run_due(now=clock.now()) and job.every == dt.timedelta(minutes=1)
     assert set(Alert.objects.filter(source_type="session").values_list("code", flat=True)) == {
         "vitals.overdue.15min", "vitals.overdue.40min"}
 

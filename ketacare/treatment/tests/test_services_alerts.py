@@ -138,12 +138,16 @@ def test_overdue_vitals_raise_one_alert_per_missed_time_point(monitoring):
     assert Alert.objects.get(code="vitals.overdue.15min").status == "open"
 
 
-def test_board_refresh_raises_overdue_alerts(client, monitoring):
+def test_overdue_alerts_come_from_the_worker_not_from_the_board_refresh(client, monitoring):
+    from ketacare.worker import periodic
+
     session, nurse, traveller = monitoring
     traveller.move_to(T0 + dt.timedelta(minutes=30))
     client.force_login(nurse)
     client.get("/treatment/board/", headers={"HX-Request": "true", "HX-Target": "board-rows",
                                              "X-KetaCare-Poll": "1"})
+    assert not Alert.objects.filter(code="vitals.overdue.15min").exists()
+    assert "treatment.vitals_overdue" in periodic.run_due(now=T0 + dt.timedelta(minutes=30))
     assert Alert.objects.filter(code="vitals.overdue.15min").exists()
 
 
