@@ -66,7 +66,8 @@ def test_invitation_by_the_worker_to_crisis_resources_and_the_on_call_email(proc
         server = subprocess.Popen([sys.executable, "-m", "ketacare.manage", "serve", "--port", str(port),
                                    "--workers", "1"], cwd=ROOT,
                                   env=procdb.env(ALLOWED_HOSTS="127.0.0.1", KETACARE_BASE_URL=base,
-                                                 KETACARE_SECURE_COOKIES="False", EMAIL_URL=smtp.url), stdout=server_log, stderr=subprocess.STDOUT,
+                                                 KETACARE_SECURE_COOKIES="False", EMAIL_URL=smtp.url),
+                                  stdout=server_log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
         procdb.processes.append(server)
         procdb.start_worker("portal-worker", EMAIL_URL=smtp.url, KETACARE_BASE_URL=base)
