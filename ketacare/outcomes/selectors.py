@@ -471,8 +471,9 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
                      sessions: Sequence[patient_rows.SessionTuple] | None = None) -> PatientOutcomes:
     """What the outcomes page shows for a patient the caller holds. The page itself needs only the charts and the
     headline figures (3 queries, one marking the values answered at home); `detail` adds doses, side effects,
-    adverse events, rapid relief and durability (3 more queries), which the page loads on demand and the PDF and the letter print. `sessions` are the rows of
-    `patient_rows.dosed_sessions` when the caller has already read them."""
+    adverse events, rapid relief and durability (3 more queries), which the page loads on demand and the PDF and
+    the letter print. `sessions` are the rows of `patient_rows.dosed_sessions` when the caller has already read
+    them."""
     # One query: the dosed sessions with their peak dissociation and deepest sedation (plain SQL: patient_rows).
     if sessions is None:
         sessions = patient_rows.dosed_sessions(patient.pk)
