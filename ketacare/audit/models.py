@@ -86,6 +86,11 @@ class AuditAction(models.TextChoices):
     LEDGER_REPORT_EXPORTED = "ledger_report_exported"
     MESSAGE_QUEUED = "message_queued"
     OUTBOX_VIEWED = "outbox_viewed"
+    ALERT_NOTIFIED = "alert_notified"
+    ALERT_ESCALATED = "alert_escalated"
+    ONCALL_CHANGED = "oncall_changed"
+    ONCALL_SETTING_CHANGED = "oncall_setting_changed"
+    STAFF_CONTACT_CHANGED = "staff_contact_changed"
     # Between visits (portal): the patient's own actions are recorded with username "patient_portal".
     PORTAL_SCHEDULE_SYNCED = "portal_schedule_synced"
     PORTAL_SCHEDULE_CHANGED = "portal_schedule_changed"
@@ -105,11 +110,6 @@ class AuditAction(models.TextChoices):
     PORTAL_ITEM_COMPLETED = "portal_item_completed"
     PORTAL_INVITATION_QUEUED = "portal_invitation_queued"
     PORTAL_MISSED_FLAGGED = "portal_missed_flagged"
-    ALERT_NOTIFIED = "alert_notified"
-    ALERT_ESCALATED = "alert_escalated"
-    ONCALL_CHANGED = "oncall_changed"
-    ONCALL_SETTING_CHANGED = "oncall_setting_changed"
-    STAFF_CONTACT_CHANGED = "staff_contact_changed"
 
 
 # One exception for every append-only record (kept under its old name for callers).

@@ -40,6 +40,7 @@ class Series:
     points: Sequence[tuple[X, float]]
     color: str | None = None
     dashed: bool = False
+    line: bool = True  # False: dots only, drawn over the series before it (e.g. which values came from home)
 
 
 @dataclass(frozen=True)
@@ -291,12 +292,13 @@ def line_chart(
             continue
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         points = " ".join(f"{_f(x)},{_f(y)}" for x, y in coords)
-        canvas.add(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash}'
-                   f' stroke-linejoin="round"/>')
+        if s.line:
+            canvas.add(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash}'
+                       f' stroke-linejoin="round"/>')
         if compact and len(coords) > 60:
             continue  # a long history reads as a line; dots would cost the PDF renderer more than they add
         # All dots in one path of zero-length strokes with round caps: one element, however many values.
-        dot_width = 5.2 if len(coords) <= 80 else 3.2
+        dot_width = (5.2 if len(coords) <= 80 else 3.2) + (3 if not s.line else 0)
         dots = "".join(f"M{_f(x)} {_f(y)}h0" for x, y in coords)
         canvas.add(f'<path d="{dots}" fill="none" stroke="{colour}" stroke-width="{dot_width}" stroke-linecap="round"'
                    f' class="kc-dots"/>')

@@ -41,7 +41,10 @@ def trajectory_json(t: InstrumentTrajectory, doses: Sequence[dt.datetime]) -> di
         "x": _x_range([m.at for m in t.points] + list(doses)),
         "title": f"{t.title} total",
         "y": {"min": float(low), "max": float(high), "label": f"{t.key.upper()} total"},
-        "series": [{"label": t.title, "points": [[_ms(m.at), float(m.total)] for m in t.points]}],
+        "series": [{"label": t.title, "points": [[_ms(m.at), float(m.total)] for m in t.points]},
+                   # the values the patient answered at home (portal), as larger dots over the line
+                   *([{"label": "answered at home", "points": [[_ms(m.at), float(m.total)] for m in t.home],
+                       "color": "#b45309", "line": False}] if t.home else [])],
         "bands": [{"low": b.low, "high": b.high, "label": b.label} for b in _bands(t)],
         "markers": [_ms(d) for d in doses],
         "baseline": float(t.baseline.total) if t.baseline else None,
@@ -52,8 +55,10 @@ def trajectory_svg(t: InstrumentTrajectory, doses: Sequence[dt.datetime], *, wid
                    height: int = 260, compact: bool = False) -> str:
     low, high = t.total_range
     return charts.line_chart(
-        title=f"{t.title}: total over time", series=[charts.Series(t.key.upper(), [(m.at, float(m.total))
-                                                                                 for m in t.points])],
+        title=f"{t.title}: total over time",
+        series=[charts.Series(t.key.upper(), [(m.at, float(m.total)) for m in t.points]),
+                *([charts.Series("answered at home", [(m.at, float(m.total)) for m in t.home], color="#b45309",
+                                 line=False)] if t.home else [])],
         y_range=(float(low), float(high)), bands=_bands(t), markers=[charts.Marker(d) for d in doses],
         baseline=float(t.baseline.total) if t.baseline else None, ident=f"svg-{t.key}", width=width, height=height,
         compact=compact)

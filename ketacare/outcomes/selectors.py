@@ -429,6 +429,7 @@ class InstrumentTrajectory:
     time_to_response: TimeToEvent | None
     relief: list[SessionRelief] = field(default_factory=list)
     durability: list[SeriesDurability] = field(default_factory=list)
+    home: list[Measurement] = field(default_factory=list)  # the points answered at home (portal), to mark them
 
     @property
     def total_range(self) -> tuple[Decimal, Decimal]:
@@ -472,9 +473,10 @@ def split_series(doses: Sequence[dt.datetime], gap: dt.timedelta = SERIES_GAP) -
 def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], detail: bool = True,
                      sessions: Sequence[patient_rows.SessionTuple] | None = None) -> PatientOutcomes:
     """What the outcomes page shows for a patient the caller holds. The page itself needs only the charts and the
-    headline figures (2 queries); `detail` adds doses, side effects, adverse events, rapid relief and durability
-    (3 more queries), which the page loads on demand and the PDF and the letter print. `sessions` are the rows of
-    `patient_rows.dosed_sessions` when the caller has already read them."""
+    headline figures (3 queries, one marking the values answered at home); `detail` adds doses, side effects,
+    adverse events, rapid relief and durability (3 more queries), which the page loads on demand and the PDF and
+    the letter print. `sessions` are the rows of `patient_rows.dosed_sessions` when the caller has already read
+    them."""
     # One query: the dosed sessions with their peak dissociation and deepest sedation (plain SQL: patient_rows).
     if sessions is None:
         sessions = patient_rows.dosed_sessions(patient.pk)
@@ -512,6 +514,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
             value = int(Decimal(str(item9)))
             suicide.append(SuicideItem(at, "PHQ-9 item 9", PHQ9_ITEM9_LABELS.get(value, str(value)), value))
     trajectories = []
+    home = patient_rows.home_response_times(patient.pk) if by_key else set()
     series = split_series(doses) if detail else []
     for key in sorted(by_key, key=lambda k: (k not in ("phq-9", "gad-7"), k)):
         definition = definitions.get(key)
@@ -526,7 +529,7 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
             latest = point_outcomes(after, baseline=baseline, definition=definition)[-1] if after else None
         trajectory = InstrumentTrajectory(
             key=key, title=instrument.title if instrument else key, definition=definition, instrument=instrument,
-            points=points, baseline=baseline, latest=latest,
+            points=points, baseline=baseline, latest=latest, home=[m for m in points if (key, m.at) in home],
             time_to_response=time_to_first_response(points, baseline=baseline, first_dose_at=doses[0],
                                                     definition=definition) if baseline else None,
         )

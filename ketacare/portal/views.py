@@ -56,7 +56,8 @@ def _render(request, template: str, context: dict, *, link: SecureLink | None = 
         context = {"lang": language, "languages": Language.choices, "next": request.path, **context}
         response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"  # nothing of a patient's page stays in a shared browser's cache
-    response["Referrer-Policy"] = "no-referrer"
+    # never to another site ("no-referrer" would make the forms send Origin: null, which CSRF refuses)
+    response["Referrer-Policy"] = "same-origin"
     response["Content-Language"] = language
     return response
 
@@ -110,7 +111,7 @@ def verify(request):
         return redirect("portal:questionnaire")
     error, attempts_left = "", None
     if request.method == "POST":
-        given = _parse_date(request.POST.get("date_of_birth", ""))
+        given = _parse_date(request.POST)
         result = services.dob_check(link=link, date_of_birth=given)
         if result.ok:
             request.session.cycle_key()
@@ -125,10 +126,13 @@ def verify(request):
                    status=400 if error else 200)
 
 
-def _parse_date(text: str) -> dt.date | None:
+def _parse_date(post) -> dt.date | None:
+    """Month, day and year as three plain number fields (no date picker: its display differs per browser and
+    language, and three labelled fields read well with a screen reader)."""
     try:
-        return dt.date.fromisoformat((text or "").strip())
-    except ValueError:
+        return dt.date(int(post.get("dob_year", "").strip()), int(post.get("dob_month", "").strip()),
+                       int(post.get("dob_day", "").strip()))
+    except (ValueError, TypeError):
         return None
 
 

@@ -33,3 +33,8 @@ def item_with_link(**kwargs):
     item = open_item(**kwargs)
     link, token = services.link_create(item=item)
     return item, link, token
+
+
+def dob(day) -> dict:
+    """The date-of-birth form's three fields."""
+    return {"dob_month": str(day.month), "dob_day": str(day.day), "dob_year": str(day.year)}

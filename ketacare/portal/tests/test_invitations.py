@@ -14,7 +14,7 @@ from ketacare.messaging.domain.phi import DISCLOSING_WORDS
 from ketacare.messaging.models import Message
 from ketacare.portal import services
 from ketacare.portal.models import DueItem
-from ketacare.portal.tests.factories import open_item
+from ketacare.portal.tests.factories import dob, open_item
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_nothing_disclosing_in_any_message_log_line_or_url_of_the_whole_way(clie
     token = re.search(r"/p/([A-Za-z0-9_-]{43})/", message.body).group(1)
     urls = [f"/p/{token}/", "/p/verify/", "/p/questionnaire/", "/p/questionnaire/", "/p/questionnaire/", "/p/done/"]
     client.get(urls[0])
-    client.post(urls[1], {"date_of_birth": patient.date_of_birth.isoformat()})
+    client.post(urls[1], dob(patient.date_of_birth))
     none, positive = "LA6568-5", "LA6570-1"
     client.post(urls[2], {**{f"q{n}": none for n in range(1, 9)}, "q9": positive, "action": "submit"})
     client.post(urls[3], {**{f"q{n}": none for n in range(1, 8)}, "action": "submit"})

@@ -14,7 +14,7 @@ from ketacare.instruments.models import QuestionnaireResponse
 from ketacare.portal import services
 from ketacare.portal.domain.links import MAX_FAILURES
 from ketacare.portal.models import DueItem
-from ketacare.portal.tests.factories import item_with_link
+from ketacare.portal.tests.factories import dob, item_with_link
 from ketacare.safety.models import Alert
 from tests.factories import PatientFactory
 
@@ -40,7 +40,7 @@ def no_patient_data(response, patient):
 
 def verified(client, token, patient):
     assert client.get(f"/p/{token}/").status_code == 302
-    response = client.post("/p/verify/", {"date_of_birth": patient.date_of_birth.isoformat()})
+    response = client.post("/p/verify/", dob(patient.date_of_birth))
     assert response.status_code == 302 and response["Location"] == "/p/questionnaire/"
 
 
@@ -106,16 +106,16 @@ def test_the_date_of_birth_is_asked_before_anything_and_wrong_dates_lock_the_lin
     patient, item, link, token = linked
     client.get(f"/p/{token}/")
     assert "not valid" in client.get("/p/questionnaire/").content.decode()  # not verified yet: no form
-    wrong = (patient.date_of_birth - dt.timedelta(days=1)).isoformat()
+    wrong = patient.date_of_birth - dt.timedelta(days=1)
     for attempt in range(1, MAX_FAILURES):
-        response = client.post("/p/verify/", {"date_of_birth": wrong})
+        response = client.post("/p/verify/", dob(wrong))
         assert response.status_code == 400
         assert f"{MAX_FAILURES - attempt} tr" in response.content.decode()
         assert no_patient_data(response, patient)
-    response = client.post("/p/verify/", {"date_of_birth": wrong})
+    response = client.post("/p/verify/", dob(wrong))
     assert response.status_code == 429 and "locked" in response.content.decode()
     # the right date does not help while locked
-    response = client.post("/p/verify/", {"date_of_birth": patient.date_of_birth.isoformat()})
+    response = client.post("/p/verify/", dob(patient.date_of_birth))
     assert response.status_code == 429
     assert "not valid" in client.get("/p/questionnaire/").content.decode()
     assert AuditEvent.objects.filter(action="portal_dob_failed", patient_id=patient.pk).count() == MAX_FAILURES - 1
@@ -125,8 +125,8 @@ def test_the_date_of_birth_is_asked_before_anything_and_wrong_dates_lock_the_lin
 def test_a_date_in_the_wrong_format_counts_as_a_try_and_says_how_to_write_it(client, linked):
     patient, _item, link, token = linked
     client.get(f"/p/{token}/")
-    response = client.post("/p/verify/", {"date_of_birth": "14/03/1980"})
-    assert response.status_code == 400 and "year-month-day" in response.content.decode()
+    response = client.post("/p/verify/", {"dob_month": "14", "dob_day": "03", "dob_year": "1980"})
+    assert response.status_code == 400 and "month, day and year" in response.content.decode()
     link.refresh_from_db()
     assert link.dob_failures == 1
 
@@ -143,7 +143,7 @@ def test_a_link_for_one_patient_never_shows_another_patients_form(client, linked
     response = client.get("/p/questionnaire/")
     assert "Tobias" not in response.content.decode() and "Marisol" not in response.content.decode()
     # the first patient's date of birth does not open the second patient's form
-    response = client.post("/p/verify/", {"date_of_birth": patient.date_of_birth.isoformat()})
+    response = client.post("/p/verify/", dob(patient.date_of_birth))
     assert response.status_code == 400
     assert "Tobias" not in client.get("/p/questionnaire/").content.decode()
     # and answers posted now do not land on either patient
@@ -273,8 +273,8 @@ def test_the_token_is_never_written_to_the_logs(client, linked, caplog):
     assert token not in caplog.text
 
 
-def test_patient_pages_are_not_cached_and_send_no_referrer(client, linked):
+def test_patient_pages_are_not_cached_and_send_no_referrer_to_other_sites(client, linked):
     patient, _item, _link, token = linked
     verified(client, token, patient)
     response = client.get("/p/questionnaire/")
-    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "same-origin"

@@ -63,8 +63,8 @@
         data: s.points.map(function (p) { return { x: p[0], y: p[1] }; }),
         borderColor: s.color || PALETTE[i % PALETTE.length],
         backgroundColor: s.color || PALETTE[i % PALETTE.length],
-        borderWidth: 2, pointRadius: s.points.length > 80 ? 1.5 : 3, tension: 0,
-        borderDash: s.dashed ? [6, 4] : []
+        borderWidth: 2, pointRadius: (s.points.length > 80 ? 1.5 : 3) + (s.line === false ? 2.5 : 0), tension: 0,
+        borderDash: s.dashed ? [6, 4] : [], showLine: s.line !== false
       };
     });
     return {

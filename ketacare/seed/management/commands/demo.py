@@ -25,3 +25,10 @@ class Command(BaseCommand):
         self.stdout.write("Logins (username / password / role):")
         for user in users:
             self.stdout.write(f"  {user.username:<12} {password}   {user.get_role_display()}")
+        from ketacare.seed.portal import demo_patient_link
+
+        url, patient = demo_patient_link(clinic)
+        dob = patient.date_of_birth
+        self.stdout.write(f"A patient's home questionnaire (no login; date of birth month {dob.month}, day {dob.day}, "
+                          f"year {dob.year}):")
+        self.stdout.write(f"  {url}")
