@@ -468,8 +468,8 @@ def delivery_channel(pref: ContactPreference | None) -> tuple[str, str] | None:
     opted out of both or gave no address."""
     if pref is None:
         return None
-    usable = {c.Channel.EMAIL: pref.email and not pref.email_opt_out,
-              c.Channel.SMS: pref.mobile and not pref.sms_opt_out}
+    usable: dict[str, bool] = {c.Channel.EMAIL: bool(pref.email and not pref.email_opt_out),
+                               c.Channel.SMS: bool(pref.mobile and not pref.sms_opt_out)}
     order = [pref.preferred_channel] + [ch for ch in c.Channel.values if ch != pref.preferred_channel]
     for channel in order:
         if usable.get(channel):
@@ -519,7 +519,7 @@ def _invite(item_id: int, now: dt.datetime) -> bool:
         return False
     pref = contact_for(item.patient)
     target = delivery_channel(pref)
-    if target is None:
+    if target is None or pref is None:
         return False
     channel, address = target
     link, token = link_create(item=item, now=now)

@@ -90,7 +90,7 @@ def _session_link(request, *, verified: bool) -> tuple[SecureLink | None, LinkSt
 @require_http_methods(["GET"])
 def link_open(request, token: str):
     opened = services.link_open(token=token)
-    if opened.state is not LinkState.OK:
+    if opened.state is not LinkState.OK or opened.link is None:
         return _state_page(request, opened.state, opened.link)
     if request.session.get(SESSION_LINK) != opened.link.pk:
         request.session.cycle_key()

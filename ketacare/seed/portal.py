@@ -17,6 +17,7 @@ def demo_patient_link(clinic) -> tuple[str, Patient]:
     """A fresh link to an open PHQ-9 + GAD-7 for the clinic's first patient (earlier demo links are revoked: only
     their hashes were kept, so a new one is made each run)."""
     patient = Patient.objects.filter(clinic=clinic).order_by("mrn").first()
+    assert patient is not None, "the demo clinic has patients before its portal link is made"
     now = clock.now()
     ContactPreference.objects.update_or_create(
         patient=patient, defaults={"clinic_id": clinic.pk, "email": "patient@riverside.example", "updated_at": now,
