@@ -87,4 +87,5 @@ def seeders() -> list:
     from ketacare.seed.screening import seed_screening
     from ketacare.seed.treatment import seed_treatment
 
-    return [seed_oncall, seed_questionnaires, seed_screening, seed_treatment, seed_outcomes, seed_ledger, seed_imports]
+    # The imported referral comes first: the later seeders then see the same patients on every run (idempotent).
+    return [seed_oncall, seed_imports, seed_questionnaires, seed_screening, seed_treatment, seed_outcomes, seed_ledger]
