@@ -11,11 +11,13 @@ logged (its type only: no patient data) and runs again next period.
 
 import datetime as dt
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, OperationalError, close_old_connections, transaction
 from django.db.models import F
 
 from ketacare.core import clock
@@ -47,6 +49,22 @@ def jobs() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda j: j.name)
 
 
+def _retrying_when_locked[T](step: Callable[[], T], *, attempts: int = 200) -> T:
+    """Run `step`, again after a short random pause while SQLite says the table or database is locked.
+
+    A file database waits by itself (busy_timeout), but SQLite's shared cache (the test databases, an in-memory
+    demo) reports "database table is locked" at once, whatever the timeout: without this, one of several workers
+    starting together fails its claim instead of losing it. PostgreSQL never raises this; other errors pass."""
+    for attempt in range(attempts):
+        try:
+            return step()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.002, 0.02))
+    raise AssertionError("unreachable")
+
+
 def _ensure_row(job: Job, now: dt.datetime):
     from ketacare.worker.models import PeriodicJob
 
@@ -67,9 +85,9 @@ def claim(job: Job, now: dt.datetime, worker: str = "") -> bool:
     """True when this worker won this period of the job (and has moved the next run one period on)."""
     from ketacare.worker.models import PeriodicJob
 
-    _ensure_row(job, now)
-    won = PeriodicJob.objects.filter(name=job.name, next_run_at__lte=now).update(
-        next_run_at=now + job.every, last_run_at=now, last_worker=worker[:64], runs=F("runs") + 1)
+    _retrying_when_locked(lambda: _ensure_row(job, now))
+    won = _retrying_when_locked(lambda: PeriodicJob.objects.filter(name=job.name, next_run_at__lte=now).update(
+        next_run_at=now + job.every, last_run_at=now, last_worker=worker[:64], runs=F("runs") + 1))
     return won == 1
 
 
