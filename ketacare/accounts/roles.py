@@ -36,6 +36,7 @@ class Perm(StrEnum):
     LEDGER_VIEW = "ledger.view"  # controlled-substance stock, balances and alerts
     LEDGER_RECORD = "ledger.record"  # draw, administer, waste (and witness a waste) of controlled substances
     LEDGER_MANAGE = "ledger.manage"  # registrant, products, lots, locations; receive, count, resolve, report
+    FHIR_BULK_EXPORT = "fhir.bulk_export"  # FHIR Bulk Data $export of the clinic's identified records
 
 
 _CLINICAL_CARE = {Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT, Perm.CLINICAL_VIEW}
@@ -44,7 +45,8 @@ PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.CLINIC_ADMIN: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT,
                                   Perm.STAFF_MANAGE, Perm.CLINIC_CONFIGURE, Perm.LEDGER_VIEW, Perm.LEDGER_MANAGE}),
     Role.PRESCRIBER: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.PRESCRIBE, Perm.ALERT_ACKNOWLEDGE,
-                                                 Perm.DOSE_ADMINISTER, Perm.LEDGER_VIEW, Perm.LEDGER_RECORD}),
+                                                 Perm.DOSE_ADMINISTER, Perm.LEDGER_VIEW, Perm.LEDGER_RECORD,
+                                                 Perm.FHIR_BULK_EXPORT}),
     Role.NURSE: frozenset(_CLINICAL_CARE | {Perm.CLINICAL_RECORD, Perm.ALERT_ACKNOWLEDGE, Perm.DOSE_ADMINISTER,
                                             Perm.LEDGER_VIEW, Perm.LEDGER_RECORD}),
     Role.FRONT_DESK: frozenset({Perm.HOME, Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_EDIT}),

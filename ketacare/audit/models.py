@@ -27,6 +27,10 @@ class AuditAction(models.TextChoices):
     FHIR_READ = "fhir_read"  # a FHIR read or search (one event per patient whose data it returned)
     FHIR_IMPORTED = "fhir_imported"  # a patient's bundle imported (or found already imported: nothing added)
     FHIR_IMPORT_REFUSED = "fhir_import_refused"
+    FHIR_BULK_EXPORT_REQUESTED = "fhir_bulk_export_requested"
+    FHIR_BULK_EXPORT_COMPLETED = "fhir_bulk_export_completed"  # counts only; each patient read is a FHIR_READ
+    FHIR_BULK_EXPORT_DOWNLOADED = "fhir_bulk_export_downloaded"
+    FHIR_BULK_EXPORT_DELETED = "fhir_bulk_export_deleted"
     PATIENTS_LISTED = "patients_listed"
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"

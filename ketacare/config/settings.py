@@ -211,6 +211,10 @@ LOGGING = {
 
 # Background work: Django's own tasks framework, stored in the database by django-tasks-db (no extra server on SQLite
 # or PostgreSQL). `ketacare worker` runs the jobs.
+# FHIR Bulk Data $export files (NDJSON), kept this many hours after kick-off (interop.bulk).
+KETACARE_BULK_EXPORT_DIR = Path(env_str("KETACARE_BULK_EXPORT_DIR", str(VAR_DIR / "bulk-exports")))
+KETACARE_BULK_EXPORT_HOURS = env_int("KETACARE_BULK_EXPORT_HOURS", 24, minimum=1, maximum=24 * 14)
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # The scheduler's tick (how often it looks for a periodic job that is due) and the outbox's delivery policy.
 KETACARE_WORKER_TICK_SECONDS = env_int("KETACARE_WORKER_TICK_SECONDS", 5, minimum=1, maximum=300)

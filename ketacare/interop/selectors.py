@@ -79,12 +79,17 @@ def response_rows(*, user, patient) -> Iterator[r.ResponseRow]:
             session_id=int(session.group(1)) if session else None)
 
 
-def observations(*, user, patient) -> list[r.Resource]:
+def vitals_observations(*, user, patient) -> list[r.Resource]:
     out: list[r.Resource] = []
     for v in treatment.vitals_of_patient_for(user=user, patient=patient):
         out.extend(r.vitals_observations(r.VitalsRow(
             v.pk, patient.pk, v.session_id, v.taken_at, v.recorded_at, v.systolic_mmhg, v.diastolic_mmhg,
             v.heart_rate_bpm, v.spo2_pct, v.resp_rate_per_min)))
+    return out
+
+
+def observations(*, user, patient) -> list[r.Resource]:
+    out = vitals_observations(user=user, patient=patient)
     for row in response_rows(user=user, patient=patient):
         score = r.score_observation(row)
         if score is not None:
