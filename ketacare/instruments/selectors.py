@@ -181,6 +181,14 @@ def responses_for(*, user, patient, instrument_key: str | None = None) -> Respon
     return responses
 
 
+def responses_of_patients_for(*, user, patient_ids: list[int]) -> ResponseQuerySet:
+    """Every response of many patients of the user's clinic at once (bulk export); empty without clinical access."""
+    if not user.has_perm_to(Perm.CLINICAL_VIEW):
+        return QuestionnaireResponse.objects.none()
+    return QuestionnaireResponse.objects.filter(clinic_id=user.clinic_id, patient_id__in=patient_ids).select_related(
+        "entered_by", "supersedes", "superseded_by")
+
+
 def response_get_for(*, user, response_id: int) -> QuestionnaireResponse:
     """Raises ResponseNotFound whether the response is absent or not visible to the user."""
     if not user.has_perm_to(Perm.CLINICAL_VIEW):

@@ -19,7 +19,6 @@ import json
 import logging
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -223,27 +222,6 @@ def _changed(resource: dict[str, Any], since: dt.datetime | None, until: dt.date
     return when <= until and (since is None or when >= since)
 
 
-def patient_resources(*, user: Any, patient: Any, types: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """One patient's resources of the asked types, each read once (the questionnaire rows feed both the
-    QuestionnaireResponses and the score Observations)."""
-    wanted = set(types)
-    if "Patient" in wanted:
-        yield selectors.patient_resource(patient)
-    rows = None
-    if wanted & {"Observation", "QuestionnaireResponse"}:
-        rows = list(selectors.response_rows(user=user, patient=patient))
-    for kind in selectors.PATIENT_COMPARTMENT:
-        if kind not in wanted:
-            continue
-        if kind == "Observation":
-            yield from selectors.vitals_observations(user=user, patient=patient)
-            yield from (o for o in map(r.score_observation, rows or []) if o is not None)
-        elif kind == "QuestionnaireResponse":
-            yield from map(r.questionnaire_response, rows or [])
-        else:
-            yield from selectors.PATIENT_COMPARTMENT[kind](user=user, patient=patient)
-
-
 def run(*, export_id: int) -> str:
     """Write the export's files (called by the worker; running it again starts the export over)."""
     export = BulkExport.objects.select_related("requested_by").get(pk=export_id)
@@ -262,8 +240,11 @@ def run(*, export_id: int) -> str:
             for q in selectors.questionnaires():
                 writer.write(q)
         for start in range(0, len(ids), PROGRESS_EVERY):
-            for patient in patients.filter(pk__in=ids[start:start + PROGRESS_EVERY]).order_by("pk"):
-                for resource in patient_resources(user=user, patient=patient, types=types):
+            chunk = list(patients.filter(pk__in=ids[start:start + PROGRESS_EVERY]).order_by("pk"))
+            found = selectors.compartments(user=user, patients=chunk, types=set(types))
+            for patient in chunk:
+                for resource in ([selectors.patient_resource(patient)] if "Patient" in types else []) + \
+                        found[patient.pk]:
                     if _changed(resource, export.since, export.transaction_time):
                         writer.write(resource)
                 audit_record(actor=user, action=AuditAction.FHIR_READ, patient_id=patient.pk,

@@ -57,12 +57,13 @@ def _instrument(key: str, version: str, clinic: Any) -> Instrument | None:
         return None
 
 
-def response_rows(*, user, patient) -> Iterator[r.ResponseRow]:
-    cache: dict[tuple[str, str], Instrument | None] = {}
-    for resp in instruments.responses_for(user=user, patient=patient).order_by("answered_at", "id"):
-        key = (resp.instrument_key, resp.instrument_version)
+def _response_rows(responses: Any, patients: dict[int, Any]) -> Iterator[r.ResponseRow]:
+    cache: dict[tuple[str, str, int], Instrument | None] = {}
+    for resp in responses:
+        patient = patients[resp.patient_id]
+        key = (resp.instrument_key, resp.instrument_version, patient.clinic_id)
         if key not in cache:
-            cache[key] = _instrument(*key, patient.clinic)
+            cache[key] = _instrument(resp.instrument_key, resp.instrument_version, patient.clinic)
         instrument = cache[key]
         superseded = getattr(resp, "superseded_by", None)
         session = _SESSION_CONTEXT.match(resp.context or "")
@@ -79,12 +80,38 @@ def response_rows(*, user, patient) -> Iterator[r.ResponseRow]:
             session_id=int(session.group(1)) if session else None)
 
 
+def response_rows(*, user, patient) -> Iterator[r.ResponseRow]:
+    responses = instruments.responses_for(user=user, patient=patient).order_by("answered_at", "id")
+    return _response_rows(responses, {patient.pk: patient})
+
+
+def _vitals(v: Any, patient_id: int) -> list[r.Resource]:
+    return r.vitals_observations(r.VitalsRow(
+        v.pk, patient_id, v.session_id, v.taken_at, v.recorded_at, v.systolic_mmhg, v.diastolic_mmhg,
+        v.heart_rate_bpm, v.spo2_pct, v.resp_rate_per_min))
+
+
+def _encounter(s: Any) -> r.Resource:
+    return r.encounter(r.SessionRow(
+        s.pk, s.patient_id, s.course_id, s.number, s.course.route, s.state, s.planned_on, s.checked_in_at,
+        s.first_dose_at, s.discharged_at, s.state_changed_at, s.room))
+
+
+def _administration(d: Any) -> r.Resource:
+    return r.medication_administration(r.DoseRow(
+        d.pk, d.session.patient_id, d.session_id, d.session.course.route, d.mg, d.given_at, d.recorded_at,
+        d.lot_number, d.device_number))
+
+
+def _flag(a: Any) -> r.Resource:
+    return r.flag(r.AlertRow(a.pk, a.patient_id, a.code, a.severity, a.message, a.status == "open", a.raised_at,
+                             a.acknowledged_at))
+
+
 def vitals_observations(*, user, patient) -> list[r.Resource]:
     out: list[r.Resource] = []
     for v in treatment.vitals_of_patient_for(user=user, patient=patient):
-        out.extend(r.vitals_observations(r.VitalsRow(
-            v.pk, patient.pk, v.session_id, v.taken_at, v.recorded_at, v.systolic_mmhg, v.diastolic_mmhg,
-            v.heart_rate_bpm, v.spo2_pct, v.resp_rate_per_min)))
+        out.extend(_vitals(v, patient.pk))
     return out
 
 
@@ -102,22 +129,15 @@ def questionnaire_responses(*, user, patient) -> list[r.Resource]:
 
 
 def encounters(*, user, patient) -> list[r.Resource]:
-    return [r.encounter(r.SessionRow(
-        s.pk, patient.pk, s.course_id, s.number, s.course.route, s.state, s.planned_on, s.checked_in_at,
-        s.first_dose_at, s.discharged_at, s.state_changed_at, s.room))
-        for s in treatment.sessions_of_patient_for(user=user, patient=patient)]
+    return [_encounter(s) for s in treatment.sessions_of_patient_for(user=user, patient=patient)]
 
 
 def medication_administrations(*, user, patient) -> list[r.Resource]:
-    return [r.medication_administration(r.DoseRow(
-        d.pk, patient.pk, d.session_id, d.session.course.route, d.mg, d.given_at, d.recorded_at, d.lot_number,
-        d.device_number)) for d in treatment.administrations_of_patient_for(user=user, patient=patient)]
+    return [_administration(d) for d in treatment.administrations_of_patient_for(user=user, patient=patient)]
 
 
 def flags(*, user, patient) -> list[r.Resource]:
-    return [r.flag(r.AlertRow(a.pk, patient.pk, a.code, a.severity, a.message, a.status == "open", a.raised_at,
-                              a.acknowledged_at))
-            for a in safety.alerts_for(user=user, patient=patient).order_by("raised_at", "id")]
+    return [_flag(a) for a in safety.alerts_for(user=user, patient=patient).order_by("raised_at", "id")]
 
 
 # resource type -> reader of one patient's resources of that type
@@ -128,6 +148,38 @@ PATIENT_COMPARTMENT: dict[str, Callable[..., list[r.Resource]]] = {
     "MedicationAdministration": medication_administrations,
     "Flag": flags,
 }
+
+
+def compartments(*, user, patients: list[Any], types: set[str]) -> dict[int, list[r.Resource]]:
+    """Many patients' resources of the asked types at once (bulk export): one query per type for the whole group,
+    through the same selectors' scoping as the one-patient readers, each patient's resources in the same order."""
+    by_id = {p.pk: p for p in patients}
+    ids = list(by_id)
+    out: dict[int, list[r.Resource]] = {pk: [] for pk in ids}
+    if "Observation" in types:
+        for v in treatment.vitals_of_patients_for(user=user, patient_ids=ids):
+            out[v.session.patient_id].extend(_vitals(v, v.session.patient_id))
+    rows: list[r.ResponseRow] = []
+    if types & {"Observation", "QuestionnaireResponse"}:
+        responses = instruments.responses_of_patients_for(user=user, patient_ids=ids).order_by("answered_at", "id")
+        rows = list(_response_rows(responses, by_id))
+    if "Observation" in types:
+        for row in rows:
+            if (score := r.score_observation(row)) is not None:
+                out[row.patient_id].append(score)
+    if "QuestionnaireResponse" in types:
+        for row in rows:
+            out[row.patient_id].append(r.questionnaire_response(row))
+    if "Encounter" in types:
+        for s in treatment.sessions_of_patients_for(user=user, patient_ids=ids):
+            out[s.patient_id].append(_encounter(s))
+    if "MedicationAdministration" in types:
+        for d in treatment.administrations_of_patients_for(user=user, patient_ids=ids):
+            out[d.session.patient_id].append(_administration(d))
+    if "Flag" in types:
+        for a in safety.alerts_for(user=user).filter(patient_id__in=ids).order_by("raised_at", "id"):
+            out[a.patient_id].append(_flag(a))
+    return out
 
 
 def questionnaires() -> list[r.Resource]:

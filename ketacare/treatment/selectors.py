@@ -344,6 +344,23 @@ def administrations_of_patient_for(*, user, patient) -> QuerySet[DoseAdministrat
             .select_related("session__course").order_by("given_at", "id"))
 
 
+def sessions_of_patients_for(*, user, patient_ids: list[int]) -> QuerySet[DosingSession]:
+    """The sessions of many patients of the user's clinic at once (bulk export), by patient then as above."""
+    return (_sessions_visible_to(user).filter(patient_id__in=patient_ids).select_related("course")
+            .order_by("patient_id", "planned_on", "number", "id"))
+
+
+def vitals_of_patients_for(*, user, patient_ids: list[int]) -> QuerySet[VitalsReading]:
+    return (VitalsReading.objects.filter(session__in=_sessions_visible_to(user).filter(patient_id__in=patient_ids))
+            .select_related("session").order_by("taken_at", "id"))
+
+
+def administrations_of_patients_for(*, user, patient_ids: list[int]) -> QuerySet[DoseAdministration]:
+    return (DoseAdministration.objects
+            .filter(session__in=_sessions_visible_to(user).filter(patient_id__in=patient_ids))
+            .select_related("session__course").order_by("given_at", "id"))
+
+
 def patient_id_of_vitals(*, user, reading_id: int) -> int | None:
     """The patient of a vitals reading the user may see, or None (absent or another clinic's alike)."""
     return (VitalsReading.objects.filter(pk=reading_id, session__in=_sessions_visible_to(user))
