@@ -109,6 +109,7 @@ def test_the_readme_commands_work_beside_make_demo(tmp_path):
         assert re.search(r"^kc_[\w-]{40,}$", out, re.M), out  # the token, printed once
         assert '"key": "phq-9"' in out or '"key":"phq-9"' in out  # the API answered the token
         assert "phq-9@" in out and "imported gad-7-cirg@" in out
+        assert re.search(r"manifest.json: \d+ FHIR resources, \d+ tables, \d+ rows$", out, re.M), out
         assert re.search(r"^Content-Location: http://127.0.0.1:\d+/fhir/R4/bulkstatus/\w+", out, re.M), out
         assert "overdue time points" in out and "patient summaries" in out
         assert "SECRET_KEY" not in result.stderr

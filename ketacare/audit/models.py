@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     FHIR_BULK_EXPORT_COMPLETED = "fhir_bulk_export_completed"  # counts only; each patient read is a FHIR_READ
     FHIR_BULK_EXPORT_DOWNLOADED = "fhir_bulk_export_downloaded"
     FHIR_BULK_EXPORT_DELETED = "fhir_bulk_export_deleted"
+    CLINIC_EXPORTED = "clinic_exported"  # the clinic's whole record taken by its admin (interop.leaving)
     PATIENTS_LISTED = "patients_listed"
     AUDIT_VIEWED = "audit_viewed"
     AUDIT_EXPORTED = "audit_exported"
