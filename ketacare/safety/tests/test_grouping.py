@@ -227,3 +227,12 @@ def test_the_acknowledge_form_offers_the_common_actions_and_combines_them_with_t
     empty = AcknowledgeForm({"action": "  "})
     assert not empty.is_valid() and "Describe the action taken" in empty.errors["action"][0]
     assert not AcknowledgeForm({"common": ["Something else"]}).is_valid()
+
+
+@pytest.mark.django_db
+def test_the_api_lists_an_alert_with_its_parts(client, patient, bearer):
+    nurse = UserFactory(clinic=patient.clinic, role=Role.NURSE)
+    _event(patient, [BP_HIGH, CADSS], source_id=1, at=T0)
+    (row,) = client.get("/api/v1/alerts?status=open", headers=bearer(nurse)).json()["items"]
+    assert [(f["code"], f["value"], f["source_id"]) for f in row["findings"]] == [
+        ("vitals.bp.high", "185/110 mmHg", 1), ("vitals.cadss.dissociation", "CADSS 12", 1)]

@@ -96,7 +96,7 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
 @transaction.atomic
 def vitals_overdue_check(*, session: DosingSession, now: dt.datetime | None = None) -> list:
     """Record each scheduled reading that is overdue (once per time point) as a part of the session's open
-    overdue alert (one alert until acknowledged)."""
+    overdue alert (one alert until acknowledged). Returns, per overdue time point, the alert it is a part of."""
     if session.state not in MONITORED_STATES or session.first_dose_at is None or session.signed_at:
         return []
     now = now or clock.now()
@@ -111,8 +111,7 @@ def vitals_overdue_check(*, session: DosingSession, now: dt.datetime | None = No
             group_key=links.overdue_group(session.pk), observed_at=at,
             findings=[(f"vitals.overdue.{minute}min", links.OVERDUE_SEVERITY,
                        f"Vital signs due {minute} min after the first dose were not recorded", "")])
-        if alert is not None and alert not in alerts:
-            alerts.append(alert)
+        alerts.append(alert)
     return alerts
 
 
