@@ -35,7 +35,8 @@ from ketacare.instruments.selectors import (
     shipped_instruments,
     source_sha256,
 )
-from ketacare.safety.services import alert_raise
+from ketacare.safety.domain.grouping import Part
+from ketacare.safety.services import alert_raise_event
 
 SOURCE_TYPE = "questionnaire_response"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clock skew between a tablet and the server
@@ -126,10 +127,12 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
         amendment_reason=reason)
     response.full_clean(validate_constraints=False)
     response.save()
-    for alert in result.alerts:
-        alert_raise(patient=patient, code=alert.code, severity=alert.severity.value,
-                    message=rule_message(instrument.title, alert.code, thresholds.get(alert.code)),
-                    source_type=SOURCE_TYPE, source_id=response.pk, actor=actor if staff else None)
+    # One submission is one event: its rules that fired are the parts of one alert.
+    alert_raise_event(patient=patient, source_type=SOURCE_TYPE, source_id=response.pk, observed_at=answered_at,
+                      actor=actor if staff else None,
+                      parts=[Part(alert.code, alert.severity.value,
+                                  rule_message(instrument.title, alert.code, thresholds.get(alert.code)))
+                             for alert in result.alerts])
     data: dict[str, Any] = {"instrument": f"{instrument.key}@{instrument.version}", "status": response.status,
                             "mode": mode,
             "alerts": [a.code for a in result.alerts]}

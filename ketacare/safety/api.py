@@ -17,7 +17,7 @@ router = Router(tags=["safety"])
 @paginate(LimitOffsetPagination)
 def alerts_list(request, status: Literal["open", "acknowledged"] | None = None, patient_id: int | None = None):
     """The clinic's alerts, open and most urgent first."""
-    alerts = selectors.alerts_for(user=request.auth, status=status)
+    alerts = selectors.alerts_for(user=request.auth, status=status).prefetch_related("findings")
     if patient_id is not None:
         alerts = alerts.filter(patient_id=patient_id)
     services.alerts_listed(actor=request.auth, count=alerts.count(), status=status or "all", via="api")

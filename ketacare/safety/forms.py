@@ -1,12 +1,36 @@
 from django import forms
 
+from ketacare.safety.domain.grouping import COMMON_ACTIONS, compose_action
 
-class AcknowledgeForm(forms.Form):
+ACTION_REQUIRED = "Describe the action taken or choose it above (e.g. the assessment done and its outcome)."
+
+
+class CommonActionsMixin:
+    """`common` (the usual actions, ticked) and `action` (free text) become one `action` text: at least one."""
+
+    def clean(self):
+        data = super().clean() or {}
+        action = compose_action(data.get("common") or [], data.get("action") or "")
+        if not action:
+            self.add_error("action", ACTION_REQUIRED)
+        elif len(action) > 2000:
+            self.add_error("action", "The action taken is at most 2000 characters.")
+        else:
+            data["action"] = action
+        return data
+
+
+def common_actions_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(label="Action taken", required=False, widget=forms.CheckboxSelectMultiple,
+                                     choices=[(a, a) for a in COMMON_ACTIONS])
+
+
+class AcknowledgeForm(CommonActionsMixin, forms.Form):
+    common = common_actions_field()
     action = forms.CharField(
-        label="Action taken", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Details or other action", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What was done, e.g. “C-SSRS screen by Dr Raman at 10:40: low risk, safety plan reviewed, "
-                  "dosing may proceed.”",
-        error_messages={"required": "Describe the action taken (e.g. the assessment done and its outcome)."})
+                  "dosing may proceed.”")
 
 
 class _StaffChoice(forms.ModelChoiceField):

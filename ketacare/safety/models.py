@@ -19,10 +19,14 @@ class AlertQuerySet(AppendOnlyQuerySet):
 
 
 class Alert(AppendOnlyModel, ClinicOwned):
-    """One rule that fired on one source record (e.g. PHQ-9 item 9 >= 1 on a questionnaire response).
+    """One clinical event that needs a clinician: the rules that fired on one observation (a vitals reading, a
+    questionnaire submission), listed as its `findings`.
 
-    `source_type`/`source_id` name the record that raised it ("questionnaire_response", "vitals", "session", ...);
-    one alert per (source, rule code). Acknowledging records who, when, the action taken and the seconds it took.
+    `source_type`/`source_id` name the record that opened it ("questionnaire_response", "vitals", "session", ...).
+    While it is open, later findings with the same `group_key` (e.g. the next readings of the same session) join it:
+    `code`, `severity` and `message` then show its most urgent part, the highest severity seen and the latest
+    observation; `findings` keeps every part, append-only. Acknowledging closes it (who, when, the action taken and
+    the seconds it took); a later finding opens a new alert.
     """
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="alerts")
@@ -31,7 +35,11 @@ class Alert(AppendOnlyModel, ClinicOwned):
     message = models.CharField(max_length=500)
     source_type = models.CharField(max_length=40)
     source_id = models.BigIntegerField()
+    group_key = models.CharField(max_length=80, blank=True, default="",
+                                 help_text="Findings with this key join this alert while it is open, e.g. "
+                                           "vitals:session:12; empty: the alert stands alone")
     raised_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="When the latest finding joined it")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
@@ -48,7 +56,8 @@ class Alert(AppendOnlyModel, ClinicOwned):
     class Meta:
         ordering = ["-raised_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source_type", "source_id", "code"], name="one_alert_per_source_rule"),
+            models.UniqueConstraint(fields=["clinic", "group_key"], condition=models.Q(status="open")
+                                    & ~models.Q(group_key=""), name="one_open_alert_per_group"),
             models.CheckConstraint(
                 name="acknowledged_alert_is_complete",
                 condition=models.Q(status="open", acknowledged_at__isnull=True, acknowledged_by__isnull=True,
@@ -87,6 +96,31 @@ class Alert(AppendOnlyModel, ClinicOwned):
         if hours < 24:
             return f"{hours} h {minutes % 60:02d} min"
         return f"{hours // 24} d {hours % 24} h"
+
+
+class AlertFinding(AppendOnlyModel, ClinicOwned):
+    """One rule that fired on one record, as a part of an alert: what was seen (value, when), the rule and its
+    severity. Never changed: what was seen is a clinical record. One per (source record, rule)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="findings")
+    code = models.CharField(max_length=64, help_text="The rule that fired, e.g. vitals.bp.high")
+    severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
+    message = models.CharField(max_length=500)
+    value = models.CharField(max_length=100, blank=True, help_text="What was measured, e.g. 185/110 mmHg")
+    source_type = models.CharField(max_length=40)
+    source_id = models.BigIntegerField()
+    observed_at = models.DateTimeField(help_text="When the value was taken or the answers given")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["observed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_type", "source_id", "code"], name="one_finding_per_source_rule"),
+        ]
+        indexes = [models.Index(fields=["alert", "observed_at"], name="finding_alert_time")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.severity}) of alert #{self.alert_id}"
 
 
 class StaffContact(ClinicOwned):
@@ -138,6 +172,8 @@ class AlertNotification(AppendOnlyModel, ClinicOwned):
     admin). `message_ref` is the outbox message (messaging.services.enqueue); the row is never changed."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="notifications")
+    round = models.PositiveSmallIntegerField(default=1, help_text="1 when raised; +1 each time a finding of higher "
+                                                                  "severity joins the open alert (told again)")
     tier = models.PositiveSmallIntegerField()
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=8)
@@ -146,9 +182,9 @@ class AlertNotification(AppendOnlyModel, ClinicOwned):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["created_at", "tier", "id"]
-        constraints = [models.UniqueConstraint(fields=["alert", "tier", "recipient", "channel"],
-                                               name="one_notification_per_tier_person_channel")]
+        ordering = ["created_at", "round", "tier", "id"]
+        constraints = [models.UniqueConstraint(fields=["alert", "round", "tier", "recipient", "channel"],
+                                               name="one_notification_per_round_tier_person_channel")]
 
     def __str__(self) -> str:
         return f"alert #{self.alert_id} tier {self.tier} via {self.channel}"

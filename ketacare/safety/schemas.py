@@ -3,6 +3,18 @@ import datetime as dt
 from ninja import Schema
 
 
+class FindingOut(Schema):
+    """One part of an alert: the rule that fired, on which record, what was seen and when."""
+
+    code: str
+    severity: str
+    message: str
+    value: str
+    source_type: str
+    source_id: int
+    observed_at: dt.datetime
+
+
 class AlertOut(Schema):
     id: int
     patient_id: int
@@ -12,11 +24,17 @@ class AlertOut(Schema):
     source_type: str
     source_id: int
     raised_at: dt.datetime
+    updated_at: dt.datetime | None
+    findings: list[FindingOut]
     status: str
     acknowledged_by: str | None
     acknowledged_at: dt.datetime | None
     action_taken: str
     seconds_to_acknowledge: int | None
+
+    @staticmethod
+    def resolve_findings(obj) -> list:
+        return list(obj.findings.all())
 
     @staticmethod
     def resolve_acknowledged_by(obj) -> str | None:

@@ -76,7 +76,7 @@ def alerts_from_sources(*, clinic_id: int, patient_id: int, sources: Mapping[str
         alerts = alerts | base.filter(source_type=source_type, source_id__in=ids)
     if open_only:
         alerts = alerts.filter(status=AlertStatus.OPEN)
-    return alerts.select_related("acknowledged_by")
+    return alerts.select_related("acknowledged_by").prefetch_related("findings")
 
 
 def any_alert_from(*, clinic_id: int, patient_id: int, source_type: str,
@@ -97,7 +97,8 @@ def patient_alert(*, clinic_id: int, patient_id: int, alert_id: int) -> Alert | 
 
 
 def open_alerts_of_patients(*, clinic_id: int, patient_ids) -> QuerySet[Alert]:
-    return Alert.objects.filter(clinic_id=clinic_id, status=AlertStatus.OPEN, patient_id__in=patient_ids)
+    return (Alert.objects.filter(clinic_id=clinic_id, status=AlertStatus.OPEN, patient_id__in=patient_ids)
+            .prefetch_related("findings"))
 
 
 # ---- On call ------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -23,7 +24,8 @@ def alert_list(request):
     status = request.GET.get("status", "open")
     if status not in dict(FILTERS):
         status = "open"
-    alerts = selectors.alerts_for(user=request.user, status=None if status == "all" else status)
+    alerts = selectors.alerts_for(user=request.user, status=None if status == "all" else status).annotate(
+        n_findings=Count("findings"))
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     services.alerts_listed(actor=request.user, count=page.paginator.count, status=status, via="page")
     context = {"page": page, "status": status, "filters": FILTERS}
@@ -60,7 +62,7 @@ def alert_acknowledge(request, alert_id: int):
 
 def _detail(request, alert, form, status: int = 200):
     return render(request, "safety/alert_detail.html", {
-        "alert": alert, "form": form, "source_url": source_url(alert),
+        "alert": alert, "form": form, "source_url": source_url(alert), "findings": list(alert.findings.all()),
         "can_acknowledge": request.user.has_perm_to(Perm.ALERT_ACKNOWLEDGE) and alert.is_open,
         "other_open": selectors.open_alerts_for_patient(patient=alert.patient).exclude(pk=alert.pk),
         "open_status": AlertStatus.OPEN,

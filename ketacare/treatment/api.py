@@ -75,7 +75,10 @@ def _vitals_out(row, alerts=()) -> dict:
             **{f: getattr(row, f) for f in services.VITALS_FIELDS}, "pre_dose": row.pre_dose,
             "recorded_by": _user_name(row.recorded_by),
             "alerts": [{"id": a.pk, "code": a.code, "severity": a.severity, "message": a.message,
-                        "status": a.status} for a in alerts]}
+                        "status": a.status,
+                        "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "value": f.value}
+                                     for f in a.findings.all() if f.source_type == "vitals" and f.source_id == row.pk]}
+                       for a in alerts]}
 
 
 def _session_out(session) -> dict:

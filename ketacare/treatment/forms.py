@@ -7,6 +7,7 @@ from typing import cast
 from django import forms
 
 from ketacare.core.policy import NO_PUBLISHED_THRESHOLD
+from ketacare.safety.domain.grouping import COMMON_ACTIONS, compose_action
 from ketacare.treatment import choices as c
 from ketacare.treatment.domain.protocols import DEFAULT_PROTOCOLS, Protocol, WeightBasedDoseRule
 from ketacare.treatment.domain.vitals import Thresholds
@@ -187,8 +188,23 @@ class AddendumForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
+    """One alert of the session: the common actions as choices plus free text, stored as one text."""
+
     alert_id = forms.IntegerField(widget=forms.HiddenInput)
-    action = forms.CharField(label="Action taken", max_length=1000)
+    common = forms.MultipleChoiceField(label="Action taken", required=False, widget=forms.CheckboxSelectMultiple,
+                                       choices=[(a, a) for a in COMMON_ACTIONS])
+    action = forms.CharField(label="Details or other action", max_length=1000, required=False)
+
+    def clean(self):
+        data = super().clean() or {}
+        action = compose_action(data.get("common") or [], data.get("action") or "")
+        if not action:
+            self.add_error("action", "Choose the action taken or describe it (e.g. rechecked in 5 min).")
+        elif len(action) > 2000:
+            self.add_error("action", "The action taken is at most 2000 characters.")
+        else:
+            data["action"] = action
+        return data
 
 
 class RescheduleForm(forms.Form):

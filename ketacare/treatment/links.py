@@ -82,6 +82,27 @@ def raise_alert(*, patient, code: str, severity: str, message: str, source_type:
                        source_id=source_id, actor=actor)
 
 
+def raise_alert_event(*, patient, findings, source_type: str, source_id: int, group_key: str, observed_at,
+                      actor=None):
+    """One alert for the findings of one observation [(code, severity, message, value)]; it joins the open alert
+    of the same `group_key` (e.g. this session's vitals) instead of adding another. None when nothing fired."""
+    from ketacare.safety.domain.grouping import Part
+    from ketacare.safety.services import alert_raise_event
+
+    return alert_raise_event(patient=patient, parts=[Part(*f) for f in findings], source_type=source_type,
+                             source_id=source_id, group_key=group_key, observed_at=observed_at, actor=actor)
+
+
+def vitals_group(session_id: int) -> str:
+    """A session's out-of-range readings share one open alert."""
+    return f"vitals:session:{session_id}"
+
+
+def overdue_group(session_id: int) -> str:
+    """A session's missed readings share one open alert (apart from the out-of-range ones)."""
+    return f"overdue:session:{session_id}"
+
+
 def acknowledge_alert(*, alert, actor, action: str):
     from ketacare.safety.services import alert_acknowledge
 

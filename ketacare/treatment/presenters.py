@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from ketacare.core import clock
+from ketacare.safety.domain.grouping import COMMON_ACTIONS
 from ketacare.treatment import choices as c
 from ketacare.treatment import links
 from ketacare.treatment import selectors as sel
@@ -210,6 +211,7 @@ def session_page(session: DosingSession, *, user, now: dt.datetime | None = None
         "alerts_open": [a for a in alerts if a.is_open and a.pk not in blocking],
         "alerts_closed": [a for a in alerts if not a.is_open],
         "suicide_blocks": suicide,
+        "common_actions": COMMON_ACTIONS,
         "open_count": sum(a.is_open and a.pk not in blocking for a in alerts) + len(suicide),
         "measures": measures_table(session, protocol),
         "side_effect_checks": [{"row": row, "labels": [labels.get(e, e) for e in row.effects]}

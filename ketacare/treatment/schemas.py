@@ -62,12 +62,24 @@ class VitalsIn(Schema):
     cadss_total: int | None = None
 
 
+class FindingBrief(Schema):
+    """One rule that fired on this reading (a part of the alert)."""
+
+    code: str
+    severity: str
+    message: str
+    value: str
+
+
 class AlertBrief(Schema):
+    """The one alert of the reading's findings: new, or the session's open alert they joined."""
+
     id: int
     code: str
     severity: str
     message: str
     status: str
+    findings: list[FindingBrief] = []
 
 
 class VitalsOut(Schema):

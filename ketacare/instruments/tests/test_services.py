@@ -315,3 +315,15 @@ def test_thresholds_need_a_clinic_admin_a_reason_and_values_that_can_fire(patien
     first.reason = "rewritten"
     with pytest.raises(SettingLocked):
         first.save()
+
+
+def test_one_submission_is_one_alert_with_a_part_per_rule_that_fired(patient, nurse, earlier):
+    """Issue 15, point 4: MOAA/S level 1 fires the sedation rule and the emergency rule: one alert, as severe as its
+    most severe part, with both parts listed."""
+    response = record(patient, nurse, [1], earlier, key="moaas")
+    (alert,) = Alert.objects.filter(source_type="questionnaire_response", source_id=response.pk)
+    assert (alert.code, alert.severity) == ("moaas.emergency", "emergency")
+    assert sorted(f.code for f in alert.findings.all()) == ["moaas.emergency", "moaas.sedation"]
+    assert all(f.observed_at == earlier for f in alert.findings.all())
+    second = record(patient, nurse, [1], earlier, key="moaas")  # another submission is another event
+    assert Alert.objects.filter(source_id=second.pk).count() == 1 and Alert.objects.count() == 2

@@ -34,10 +34,20 @@ VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_bpm", "spo2_pct"
                  "cadss_total")
 
 
+def _value_of(reading: VitalsReading, code: str) -> str:
+    """The measured value a finding is about, e.g. "185/110 mmHg" for bp.high."""
+    r = reading
+    measure = code.split(".")[0]
+    return {"bp": f"{r.systolic_mmhg}/{r.diastolic_mmhg} mmHg", "hr": f"{r.heart_rate_bpm}/min",
+            "spo2": f"SpO2 {r.spo2_pct} %", "rr": f"{r.resp_rate_per_min}/min", "moaas": f"MOAA/S {r.moaas}",
+            "cadss": f"CADSS {r.cadss_total}"}.get(measure, "")
+
+
 @transaction.atomic
 def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None = None,
                   **values: int | None) -> tuple[VitalsReading, list]:
-    """Store one reading and raise an alert for each threshold it crosses (the protocol's, exactly as named).
+    """Store one reading; the thresholds it crosses (the protocol's, exactly as named) are one alert, or join the
+    session's open vitals alert (returned as a list of at most one alert).
 
     The session row is locked so that readings recorded at the same moment by two nurses are both kept and counted.
     """
@@ -71,9 +81,12 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
     protocol = sel.session_protocol(s)
     findings = evaluate_vitals(sel.to_domain_reading(reading), protocol.thresholds,
                                sel.to_domain_reading(baseline) if baseline is not None else None)
-    alerts = [links.raise_alert(patient=s.patient, code=f"vitals.{f.code}", severity=links.ALERT_SEVERITY[f.severity],
-                                message=f.message, source_type=links.SOURCE_VITALS, source_id=reading.pk, actor=actor)
-              for f in findings]
+    alert = links.raise_alert_event(
+        patient=s.patient, source_type=links.SOURCE_VITALS, source_id=reading.pk, group_key=links.vitals_group(s.pk),
+        observed_at=taken_at, actor=actor,
+        findings=[(f"vitals.{f.code}", links.ALERT_SEVERITY[f.severity], f.message, _value_of(reading, f.code))
+                  for f in findings])
+    alerts = [alert] if alert is not None else []
     audit_record(actor=actor, action=AuditAction.VITALS_RECORDED, target=reading, patient_id=s.patient_id,
                  data={"measures": sorted(f for f in VITALS_FIELDS if values.get(f) is not None),
                        "findings": [f.code for f in findings], "pre_dose": pre_dose})
@@ -82,7 +95,8 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
 
 @transaction.atomic
 def vitals_overdue_check(*, session: DosingSession, now: dt.datetime | None = None) -> list:
-    """Raise an alert for each scheduled reading that is overdue (once per time point)."""
+    """Record each scheduled reading that is overdue (once per time point) as a part of the session's open
+    overdue alert (one alert until acknowledged). Returns, per overdue time point, the alert it is a part of."""
     if session.state not in MONITORED_STATES or session.first_dose_at is None or session.signed_at:
         return []
     now = now or clock.now()
@@ -92,10 +106,12 @@ def vitals_overdue_check(*, session: DosingSession, now: dt.datetime | None = No
     alerts = []
     for at in due.overdue:
         minute = int((at - session.first_dose_at).total_seconds() // 60)
-        alerts.append(links.raise_alert(
-            patient=session.patient, code=f"vitals.overdue.{minute}min", severity=links.OVERDUE_SEVERITY,
-            message=f"Vital signs due {minute} min after the first dose were not recorded",
-            source_type=links.SOURCE_SESSION, source_id=session.pk))
+        alert = links.raise_alert_event(
+            patient=session.patient, source_type=links.SOURCE_SESSION, source_id=session.pk,
+            group_key=links.overdue_group(session.pk), observed_at=at,
+            findings=[(f"vitals.overdue.{minute}min", links.OVERDUE_SEVERITY,
+                       f"Vital signs due {minute} min after the first dose were not recorded", "")])
+        alerts.append(alert)
     return alerts
 
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketacare.core import clock
-from ketacare.safety.models import Alert
+from ketacare.safety.domain.grouping import rank
+from ketacare.safety.models import Alert, AlertFinding
 from ketacare.seed.demo import seed_demo
 from ketacare.treatment import selectors, services
 from ketacare.treatment.domain.vitals import evaluate_vitals
@@ -48,8 +49,9 @@ def test_overdue_command_raises_the_alerts_without_a_board():
         out = StringIO()
         call_command("treatment_overdue", stdout=out)
     assert "2 overdue time points" in out.getvalue()
-    assert set(Alert.objects.filter(source_type="session").values_list("code", flat=True)) == {
+    assert set(AlertFinding.objects.filter(source_type="session").values_list("code", flat=True)) == {
         "vitals.overdue.15min", "vitals.overdue.40min"}
+    assert Alert.objects.filter(source_type="session").count() == 1  # one alert, a part per missed time point
 
 
 def test_the_worker_raises_overdue_vitals_and_the_board_no_longer_does(client):
@@ -69,8 +71,9 @@ def test_the_worker_raises_overdue_vitals_and_the_board_no_longer_does(client):
         assert client.get(reverse("treatment:session-detail", args=[session.pk])).status_code == 200
         assert not Alert.objects.filter(source_type="session").exists()  # page loads raise nothing now
         assert periodic.run_due(now=clock.now()) and job.every == dt.timedelta(minutes=1)
-    assert set(Alert.objects.filter(source_type="session").values_list("code", flat=True)) == {
+    assert set(AlertFinding.objects.filter(source_type="session").values_list("code", flat=True)) == {
         "vitals.overdue.15min", "vitals.overdue.40min"}
+    assert Alert.objects.filter(source_type="session").count() == 1  # one alert, a part per missed time point
 
 
 measures = st.fixed_dictionaries({}, optional={
@@ -92,6 +95,7 @@ def test_stored_alerts_are_exactly_the_domain_findings(values, bp):
     reading, alerts = services.vitals_record(actor=nurse, session=session, **values)
     expected = {f"vitals.{f.code}" for f in evaluate_vitals(selectors.to_domain_reading(reading),
                                                             selectors.session_protocol(session).thresholds)}
-    assert {a.code for a in alerts} == expected
-    assert set(Alert.objects.filter(source_type="vitals", source_id=reading.pk).values_list("code", flat=True)) == (
-        expected)
+    assert len(alerts) == (1 if expected else 0)
+    assert set(AlertFinding.objects.filter(source_type="vitals", source_id=reading.pk).values_list(
+        "code", flat=True)) == expected
+    assert all(a.severity == min((f.severity for f in a.findings.all()), key=rank) for a in alerts)

@@ -11,7 +11,7 @@ from ketacare.accounts.roles import Role
 from ketacare.accounts.services import token_create
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.core.errors import PermissionDenied
-from ketacare.safety.models import Alert
+from ketacare.safety.models import Alert, AlertFinding
 from ketacare.treatment import services
 from ketacare.treatment.domain.states import TransitionRefused
 from ketacare.treatment.models import SuicideRiskClearance
@@ -72,11 +72,14 @@ def test_thresholds_fire_exactly_at_their_boundaries(monitoring):
     wrong = []
     for values, codes in BOUNDARIES:
         reading, alerts = services.vitals_record(actor=nurse, session=session, **values)
-        stored = Alert.objects.filter(source_type="vitals", source_id=reading.pk)
-        if {a.code for a in alerts} != codes or {a.code for a in stored} != codes:
-            wrong.append((values, codes, {a.code for a in alerts}))
-        assert all(a.status == "open" and a.patient_id == session.patient_id for a in stored)
+        stored = {f.code for f in AlertFinding.objects.filter(source_type="vitals", source_id=reading.pk)}
+        if stored != codes or len(alerts) != (1 if codes else 0):
+            wrong.append((values, codes, stored))
+        assert all(a.status == "open" and a.patient_id == session.patient_id for a in alerts)
     assert wrong == []
+    # Every out-of-range reading joined the session's one open vitals alert, as a part of it.
+    assert Alert.objects.filter(source_type="vitals").count() == 1
+    assert Alert.objects.get(source_type="vitals").findings.count() == sum(len(c) for _v, c in BOUNDARIES)
 
 
 def test_critical_readings_are_emergencies_and_block_observation(monitoring):
@@ -121,7 +124,7 @@ def test_alerts_show_at_once_on_the_session_page_and_the_board(client, monitorin
     assert "above 180/110" in board and "has-alerts" in board
 
 
-def test_overdue_vitals_raise_one_alert_per_missed_time_point(monitoring):
+def test_overdue_vitals_are_one_alert_with_a_part_per_missed_time_point(monitoring):
     session, nurse, traveller = monitoring
     first = T0  # first device
     traveller.move_to(first + dt.timedelta(minutes=15 + 5, seconds=1))  # 15-min slot, 5 min grace passed
@@ -133,9 +136,12 @@ def test_overdue_vitals_raise_one_alert_per_missed_time_point(monitoring):
     traveller.move_to(first + dt.timedelta(minutes=45))  # 40-min slot: still within its grace
     assert services.vitals_overdue_check(session=session) == []
     traveller.move_to(first + dt.timedelta(minutes=45, seconds=1))
-    assert [a.code for a in services.vitals_overdue_check(session=session)] == ["vitals.overdue.40min"]
-    # The first alert stays open until someone acknowledges it with the action taken.
-    assert Alert.objects.get(code="vitals.overdue.15min").status == "open"
+    later = services.vitals_overdue_check(session=session)
+    # The 40-min miss joins the open overdue alert (with its own time), which stays open until acknowledged.
+    assert [a.pk for a in later] == [alerts[0].pk] and later[0].status == "open"
+    assert [f.code for f in later[0].findings.all()] == ["vitals.overdue.15min", "vitals.overdue.40min"]
+    assert "40 min" in later[0].message
+    assert Alert.objects.filter(source_type="session", source_id=session.pk).count() == 1
 
 
 def test_overdue_alerts_come_from_the_worker_not_from_the_board_refresh(client, monitoring):
@@ -203,10 +209,56 @@ def test_api_vitals_return_the_alerts_they_raised(client, monitoring):
     response = client.post(f"/api/v1/sessions/{session.pk}/vitals", {"systolic_mmhg": 181, "diastolic_mmhg": 95},
                            content_type="application/json", headers=headers)
     assert response.status_code == 201
-    assert {a["code"] for a in response.json()["alerts"]} == {"vitals.bp.high", "vitals.bp.systolic_rise"}
+    (alert,) = response.json()["alerts"]
+    assert {f["code"] for f in alert["findings"]} == {"vitals.bp.high", "vitals.bp.systolic_rise"}
+    assert {f["value"] for f in alert["findings"]} == {"181/95 mmHg"}
     response = client.post(f"/api/v1/sessions/{session.pk}/vitals", {"systolic_mmhg": 181},
                            content_type="application/json", headers=headers)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "diastolic_mmhg"]
     response = client.post(f"/api/v1/sessions/{session.pk}/vitals", {"spo2_pct": 101},
                            content_type="application/json", headers=headers)
     assert response.status_code == 422
+
+
+def test_one_observation_with_several_out_of_range_values_raises_one_alert_and_a_repeat_reading_updates_it(
+        client, monitoring):
+    """Issue 15, point 4 (acceptance): 185/110 with a CADSS of 12 on a 128/82 baseline is four findings, one alert;
+    the next reading joins it; once acknowledged, the next out-of-range reading opens a new alert."""
+    session, nurse, traveller = monitoring
+    first, alerts = services.vitals_record(actor=nurse, session=session, systolic_mmhg=185, diastolic_mmhg=110,
+                                           cadss_total=12)
+    (alert,) = alerts
+    assert Alert.objects.count() == 1 and alert.severity == "high"
+    assert {f.code for f in alert.findings.all()} == {"vitals.bp.high", "vitals.bp.systolic_rise",
+                                                      "vitals.bp.diastolic_rise", "vitals.cadss.dissociation"}
+    traveller.shift(dt.timedelta(minutes=5))
+    second, again = services.vitals_record(actor=nurse, session=session, systolic_mmhg=182, diastolic_mmhg=100)
+    assert [a.pk for a in again] == [alert.pk] and Alert.objects.count() == 1
+    alert.refresh_from_db()
+    assert alert.updated_at == second.recorded_at and "182/100" in alert.message
+    assert [f.source_id for f in alert.findings.all()] == [first.pk] * 4 + [second.pk] * 2
+    client.force_login(nurse)
+    page = client.get(f"/treatment/sessions/{session.pk}/").content.decode()
+    assert page.count('class="alert-item open"') == 1 and "6 findings" in page and "CADSS 12" in page
+    board = client.get("/treatment/board/").content.decode()
+    assert board.count("severity-badge severity-high") == 1
+    done = client.post(f"/treatment/sessions/{session.pk}/acknowledge/",
+                       {"alert_id": alert.pk, "common": ["Rechecked: still out of range, monitoring continues"],
+                        "action": "Prescriber at the chair"})
+    assert done.status_code in (200, 302)
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged"
+    assert alert.action_taken == "Rechecked: still out of range, monitoring continues; Prescriber at the chair"
+    _, newer = services.vitals_record(actor=nurse, session=session, heart_rate_bpm=130)
+    assert newer[0].pk != alert.pk and Alert.objects.count() == 2
+
+
+def test_acknowledging_from_the_session_needs_a_choice_or_a_text(client, monitoring):
+    session, nurse, _ = monitoring
+    _, (alert,) = services.vitals_record(actor=nurse, session=session, heart_rate_bpm=130)
+    client.force_login(nurse)
+    refused = client.post(f"/treatment/sessions/{session.pk}/acknowledge/", {"alert_id": alert.pk,
+                                                                                     "action": " "})
+    assert refused.status_code == 422 and "Choose the action taken or describe it" in refused.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == "open"
