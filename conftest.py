@@ -83,3 +83,25 @@ def screenshot(request):
 def _fast_password_hashing(settings):
     # Argon2 is the production hasher (asserted in tests/test_auth.py); tests hash thousands of times, so use MD5 here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _signed_in_with_second_factor(request, monkeypatch):
+    """`client.force_login(user)` (and `client.login`) stand for a finished sign-in, the second factor included, as
+    they did before MFA existed. Tests of the second step itself sign in through the real pages instead, or use the
+    `real_second_factor` marker to keep Django's plain login (the session then starts at the second step)."""
+    if request.node.get_closest_marker("real_second_factor"):
+        return
+    from django.test import Client
+
+    from ketacare.accounts import mfa
+
+    plain_login = Client._login
+
+    def login_with_second_factor(self, user, backend=None):
+        plain_login(self, user, backend)
+        session = self.session
+        session[mfa.SESSION_KEY] = mfa.VERIFIED
+        session.save()
+
+    monkeypatch.setattr(Client, "_login", login_with_second_factor)

@@ -5,11 +5,22 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 VAR_DIR="${KETACARE_VAR_DIR:-var}"
 mkdir -p "$VAR_DIR"
+VAR_ABS="$(cd "$VAR_DIR" && pwd)"
+# The demo runs with production error pages (no tracebacks, no URL list): DEBUG off, so it needs a secret key of its
+# own, kept in var/. KETACARE_DEBUG=True (Django's debug pages) is opt-in: `KETACARE_DEBUG=True make demo`.
+if [ ! -s "$VAR_ABS/secret_key" ]; then
+  (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$VAR_ABS/secret_key")
+fi
 # The demo's settings, kept for every `ketacare` command run beside it (ketacare/manage.py reads this file when the
 # environment brings no SECRET_KEY; the environment always wins). A server install has no such file.
 cat > "$VAR_DIR/ketacare.env" <<ENV
 # Written by make demo: the local demo install's settings. Delete it on a server.
-KETACARE_DEBUG=${KETACARE_DEBUG:-True}
+KETACARE_DEBUG=${KETACARE_DEBUG:-False}
+KETACARE_DEMO=True
+SECRET_KEY_FILE=$VAR_ABS/secret_key
+ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost,[::1]}
+# Plain HTTP on this computer: cookies without the Secure flag (a server install keeps them secure, behind TLS).
+KETACARE_SECURE_COOKIES=False
 # Mail is printed by the worker and kept in the outbox (Outbox page, as the clinic admin); SMS go to var/.
 EMAIL_URL=${EMAIL_URL:-console://}
 ENV

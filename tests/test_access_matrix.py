@@ -35,6 +35,12 @@ PAGES = {
     "accounts:staff": ("get", {Role.CLINIC_ADMIN}),
     "accounts:staff-create": ("get", {Role.CLINIC_ADMIN}),
     "accounts:staff-edit": ("get", {Role.CLINIC_ADMIN}),
+    "accounts:staff-mfa-reset": ("post", {Role.CLINIC_ADMIN}),
+    "accounts:mfa-setting": ("get", {Role.CLINIC_ADMIN}),
+    "accounts:mfa-verify": ("get", ALL),
+    "accounts:mfa-setup": ("get", ALL),
+    "accounts:mfa-recovery-codes": ("post", ALL),
+    "accounts:account": ("get", ALL),
 }
 
 # (method, OpenAPI path) -> roles allowed

@@ -26,6 +26,7 @@ LABELS = [m._meta.label for m in append_only_models()]
 
 def _make_missing(users: dict) -> None:
     """One row for each table the demo does not fill, through the ORM (the rules under test are the table's)."""
+    from ketacare.accounts.models import MfaSetting
     from ketacare.instruments.models import ImportedInstrument, SafetyThresholdSetting
     from ketacare.messaging.models import DeliveryAttempt, Message
     from ketacare.outcomes.models import OutcomeSetting, ProgressLetter
@@ -79,6 +80,8 @@ def _make_missing(users: dict) -> None:
             cleared_at=now, note="cleared"),
         PatientScheduleSetting: lambda: PatientScheduleSetting.objects.create(
             patient=Alert.objects.filter(clinic_id=clinic_id).first().patient, **revision),
+        MfaSetting: lambda: MfaSetting.objects.create(
+            required_for_all=True, **{k: v for k, v in revision.items() if k != "overrides"}),
         PortalSetting: lambda: PortalSetting.objects.create(
             crisis_resources=[{"label": "Lifeline", "contact": "988"}], missed_in_a_row=3,
             **{k: v for k, v in revision.items() if k != "overrides"}),

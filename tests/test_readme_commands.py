@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -93,7 +94,15 @@ def test_the_readme_commands_work_beside_make_demo(tmp_path):
                             start_new_session=True)
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", demo)
-        assert (var / "ketacare.env").read_text().count("KETACARE_DEBUG=True") == 1
+        assert (var / "ketacare.env").read_text().count("KETACARE_DEBUG=False") == 1
+        # Production error pages: a missing page shows neither a traceback nor the URL list.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+        except urllib.error.HTTPError as missing:
+            body = missing.read().decode()
+            assert missing.code == 404 and "URLconf" not in body and "Traceback" not in body
+        else:
+            raise AssertionError("a missing page answered 200")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
             page = r.read().decode()
             assert r.status == 200 and "Sign in" in page
@@ -113,6 +122,7 @@ def test_the_readme_commands_work_beside_make_demo(tmp_path):
         assert re.search(r"^Content-Location: http://127.0.0.1:\d+/fhir/R4/bulkstatus/\w+", out, re.M), out
         assert "overdue time points" in out and "patient summaries" in out
         assert "SECRET_KEY" not in result.stderr
+        assert re.search(r"^\d{6}$", out, re.M), out  # the demo prescriber's second-factor code
     finally:
         stop(demo)
 

@@ -5,8 +5,8 @@ from ketacare.accounts.navigation import NAV
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+    if user is None or not user.is_authenticated or getattr(request, "mfa_pending", False):
+        return {"nav_items": [], "mfa_pending": getattr(request, "mfa_pending", False)}
     path = request.path
     items = []
     for item in NAV:

@@ -1,12 +1,15 @@
 """Staff accounts and API tokens."""
 
+import datetime as dt
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from ketacare.accounts.models import ApiToken, User
+from ketacare.accounts.models import ApiToken, TokenScope, User
 from ketacare.accounts.roles import Role
 from ketacare.accounts.usernames import USERNAME_PATTERN, USERNAME_RULE, normalize_username
 from ketacare.audit.models import AuditAction
@@ -18,12 +21,21 @@ TOKEN_PREFIX = "kc_"
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str = "cli", actor: User | None = None) -> str:
-    """Create a bearer token for `user` and return it; only its hash is kept, so it is shown once."""
+def token_create(*, user: User, name: str = "cli", actor: User | None = None, days: int | None = None,
+                 scope: str = TokenScope.READ_WRITE) -> str:
+    """Create a bearer token for `user` and return it; only its hash is kept, so it is shown once. It expires after
+    `days` (KETACARE_TOKEN_DEFAULT_DAYS unless given, at most KETACARE_TOKEN_MAX_DAYS); a "read" token cannot write."""
+    days = settings.KETACARE_TOKEN_DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= settings.KETACARE_TOKEN_MAX_DAYS:
+        raise ValidationError(f"a token lasts 1 to {settings.KETACARE_TOKEN_MAX_DAYS} days, not {days}")
+    if scope not in TokenScope.values:
+        raise ValidationError(f"unknown token scope {scope!r} (use {' or '.join(TokenScope.values)})")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
     api_token = ApiToken.objects.create(user=user, name=name[:80], prefix=token[:10], key_hash=ApiToken.hash(token),
-                                        created_at=clock.now())
-    audit_record(actor=actor or user, action=AuditAction.TOKEN_CREATED, target=api_token, data={"name": name[:80]})
+                                        created_at=now, expires_at=now + dt.timedelta(days=days), scope=scope)
+    audit_record(actor=actor or user, action=AuditAction.TOKEN_CREATED, target=api_token,
+                 data={"name": name[:80], "days": days, "scope": scope})
     return token
 
 
@@ -92,6 +104,11 @@ def staff_update(*, actor: User, user: User, role: str, is_active: bool) -> User
     user.role, user.is_active = role, is_active
     user.full_clean(exclude=["password"])
     user.save(update_fields=["role", "is_active"])
+    if "is_active" in changed:
+        # Deactivated or reactivated: every browser session the user had is over (the epoch is in its auth hash), so
+        # reactivation never revives a session from before.
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+        user.refresh_from_db(fields=["session_epoch"])
     if not is_active:
         ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
     audit_record(actor=actor, action=AuditAction.STAFF_UPDATED, target=user, data={"changed": changed})

@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ketacare.accounts import services
+from ketacare.accounts import mfa, services
 from ketacare.accounts.access import requires
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
@@ -11,8 +13,11 @@ from ketacare.accounts.staff_forms import StaffChangeForm, StaffCreateForm
 
 @requires(Perm.STAFF_MANAGE)
 def staff_list(request):
-    staff = User.objects.filter(clinic_id=request.user.clinic_id).order_by("-is_active", "last_name", "first_name")
-    return render(request, "accounts/staff_list.html", {"staff": staff})
+    staff = (User.objects.filter(clinic_id=request.user.clinic_id)
+             .annotate(has_mfa=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+             .order_by("-is_active", "last_name", "first_name"))
+    return render(request, "accounts/staff_list.html", {
+        "staff": staff, "mfa_for_all": mfa.clinic_requires_all(request.user.clinic_id)})
 
 
 @requires(Perm.STAFF_MANAGE)
@@ -38,5 +43,6 @@ def staff_edit(request, user_id: int):
         else:
             messages.success(request, f"Saved {member.get_full_name()}.")
             return redirect("accounts:staff")
-    return render(request, "accounts/staff_form.html", {"form": form, "member": member},
-                  status=422 if form.errors else 200)
+    return render(request, "accounts/staff_form.html", {
+        "form": form, "member": member, "member_mfa": mfa.confirmed_device(member) is not None,
+    }, status=422 if form.errors else 200)

@@ -5,9 +5,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from ketacare.accounts import throttle
+from ketacare.accounts import mfa, throttle
 from ketacare.accounts.access import public, requires
 from ketacare.accounts.forms import LoginForm, client_ip
+from ketacare.accounts.mfa_views import remember_next
+from ketacare.accounts.middleware import second_factor_step
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm
 from ketacare.accounts.usernames import normalize_username, username_key
@@ -30,7 +32,13 @@ def login(request):
             with transaction.atomic():
                 auth.login(request, user)
                 throttle.login_failures_clear(username)
-                audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user)
+                step = mfa.next_step(request)
+                audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user,
+                             data={"second_factor": step} if step else {})
+            if step is not None:
+                # The password was right; no page opens until the second factor is verified (or enrolled).
+                remember_next(request, request.GET.get("next"))
+                return redirect("accounts:mfa-verify" if step == mfa.VERIFY else "accounts:mfa-setup")
             return redirect(request.GET.get("next") if _safe_next(request) else "home")
         if username:
             _login_failure_audit(username, ip, locked=form.locked)
@@ -64,6 +72,7 @@ def _safe_next(request) -> bool:
 
 
 @require_POST
+@second_factor_step
 @requires(Perm.HOME)
 def logout(request):
     with transaction.atomic():

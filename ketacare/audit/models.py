@@ -115,6 +115,15 @@ class AuditAction(models.TextChoices):
     PORTAL_ITEM_COMPLETED = "portal_item_completed"
     PORTAL_INVITATION_QUEUED = "portal_invitation_queued"
     PORTAL_MISSED_FLAGGED = "portal_missed_flagged"
+    # The second factor (accounts/mfa.py) and API tokens.
+    MFA_ENROLLED = "mfa_enrolled"
+    MFA_VERIFIED = "mfa_verified"
+    MFA_FAILED = "mfa_failed"
+    MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used"
+    MFA_RECOVERY_CODES_RENEWED = "mfa_recovery_codes_renewed"
+    MFA_RESET = "mfa_reset"
+    MFA_SETTING_CHANGED = "mfa_setting_changed"
+    TOKEN_REFUSED = "token_refused"  # an expired or revoked token presented
 
 
 # One exception for every append-only record (kept under its old name for callers).

@@ -2,7 +2,8 @@
 
 Variables (see README): DATABASE_URL, SECRET_KEY / SECRET_KEY_FILE, ALLOWED_HOSTS, EMAIL_URL, KETACARE_DEBUG,
 KETACARE_IDLE_TIMEOUT_MINUTES, KETACARE_LOGIN_MAX_FAILURES,
-KETACARE_LOGIN_MAX_FAILURES_PER_IP, KETACARE_LOGIN_LOCKOUT_MINUTES, KETACARE_VAR_DIR.
+KETACARE_LOGIN_MAX_FAILURES_PER_IP, KETACARE_LOGIN_LOCKOUT_MINUTES, KETACARE_VAR_DIR, KETACARE_TRUSTED_PROXIES,
+KETACARE_HSTS_SECONDS, KETACARE_TOKEN_DEFAULT_DAYS, KETACARE_TOKEN_MAX_DAYS, KETACARE_DEMO, KETACARE_MFA_ISSUER.
 """
 
 from pathlib import Path
@@ -11,7 +12,16 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from ketacare.core.env import email_settings, env_bool, env_int, env_list, env_secret, env_str, secret_key
+from ketacare.core.env import (
+    email_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    secret_key,
+    trusted_networks,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PACKAGE_DIR.parent
@@ -32,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ketacare.core",
     "ketacare.accounts",
     "ketacare.audit",
@@ -50,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address and scheme from a trusted proxy's headers, or the headers are dropped.
+    "ketacare.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ketacare.core.middleware.RequestContextMiddleware",
@@ -58,11 +72,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ketacare.accounts.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ketacare.accounts.middleware.LoginRequiredMiddleware",
+    "ketacare.accounts.middleware.SecondFactorMiddleware",
     "ketacare.core.middleware.DomainErrorMiddleware",
 ]
 
@@ -156,13 +172,30 @@ LOGIN_MAX_FAILURES = env_int("KETACARE_LOGIN_MAX_FAILURES", 5, minimum=1, maximu
 LOGIN_MAX_FAILURES_PER_IP = env_int("KETACARE_LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1, maximum=10_000)
 LOGIN_LOCKOUT_MINUTES = env_int("KETACARE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
 
+# The second factor (django-otp's TOTP devices; recovery codes are KetaCare's own, stored hashed): accounts/mfa.py.
+OTP_TOTP_ISSUER = env_str("KETACARE_MFA_ISSUER", "KetaCare")
+# Wrong codes count toward the sign-in throttle instead (accounts/throttle.py); django-otp's own per-device back-off
+# would refuse a right code typed a second after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# API tokens: a new token's lifetime unless `--days` says otherwise, and the longest allowed.
+KETACARE_TOKEN_DEFAULT_DAYS = env_int("KETACARE_TOKEN_DEFAULT_DAYS", 90, minimum=1, maximum=365)
+KETACARE_TOKEN_MAX_DAYS = env_int("KETACARE_TOKEN_MAX_DAYS", 365, minimum=1, maximum=3650)
+# Proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed; from anyone else they are
+# dropped (core.middleware.TrustedProxyMiddleware).
+KETACARE_TRUSTED_PROXIES = trusted_networks(env_list("KETACARE_TRUSTED_PROXIES", []))
+# A demo install: DEBUG stays off (production error pages), but `ketacare demo` may seed its logins.
+KETACARE_DEMO = env_bool("KETACARE_DEMO", False)
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("KETACARE_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Believed only from KETACARE_TRUSTED_PROXIES: the header is dropped from anyone else before Django reads it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Sent only on HTTPS responses (SecurityMiddleware): behind a trusted TLS proxy, or TLS itself.
+    SECURE_HSTS_SECONDS = env_int("KETACARE_HSTS_SECONDS", 31_536_000, minimum=0, maximum=63_072_000)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

@@ -1,5 +1,6 @@
 """Reading settings from the environment: every wrong value fails at start, naming its variable."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -64,6 +65,20 @@ def env_secret(name: str) -> str | None:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name!r}: {exc.strerror}") from None
     return value or None
+
+
+def trusted_networks(values: list[str], *, name: str = "KETACARE_TRUSTED_PROXIES") -> list[
+        ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Addresses or networks (`10.0.0.5`, `10.0.0.0/24`, `::1`), each checked: a typo must not trust nobody, or
+    everybody, silently."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network (e.g. 10.0.0.5 or "
+                                       "10.0.0.0/24)") from None
+    return networks
 
 
 def secret_key(*, debug: bool, var_dir: Path) -> str:

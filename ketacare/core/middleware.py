@@ -1,7 +1,11 @@
-"""Request id and client address for every request, bound for the audit trail and echoed in X-Request-ID."""
+"""Request id and client address for every request, bound for the audit trail and echoed in X-Request-ID; the client
+address and scheme behind a trusted proxy."""
 
+import ipaddress
 import re
 import uuid
+
+from django.conf import settings
 
 from ketacare.core import context
 
@@ -42,3 +46,43 @@ class DomainErrorMiddleware:
             return render(request, "error.html", {"status": exception.http_status, "message": str(exception)},
                           status=exception.http_status)
         return None
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+    return address is not None and any(address in net for net in settings.KETACARE_TRUSTED_PROXIES)
+
+
+class TrustedProxyMiddleware:
+    """Believe `X-Forwarded-For` and `X-Forwarded-Proto` only from a proxy in KETACARE_TRUSTED_PROXIES.
+
+    From a trusted proxy, the client is the right-most address in X-Forwarded-For that is not itself a trusted proxy
+    (anything to its left was written by the client and proves nothing), and it becomes REMOTE_ADDR, so the audit
+    trail and the sign-in throttle see the client, not the proxy. From anyone else both headers are dropped: a client
+    cannot claim HTTPS (and HSTS, secure cookies) or another address by sending them itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        if _is_trusted(_ip(meta.get("REMOTE_ADDR"))):
+            client = meta.get("REMOTE_ADDR")
+            for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+                address = _ip(hop)
+                if address is None:
+                    break  # not an address: what is left of it cannot be believed either
+                client = str(address)
+                if not _is_trusted(address):
+                    break
+            meta["KETACARE_PROXY_ADDR"], meta["REMOTE_ADDR"] = meta.get("REMOTE_ADDR"), client
+        else:
+            meta.pop("HTTP_X_FORWARDED_FOR", None)
+            meta.pop("HTTP_X_FORWARDED_PROTO", None)
+        return self.get_response(request)

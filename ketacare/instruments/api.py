@@ -21,7 +21,8 @@ def instruments_list(request):
     return [_instrument_out(i) for i in selectors.instruments_available(request.auth.clinic)]
 
 
-@router.post("/instruments/{key}/score", response={200: ScoreOut, 422: dict}, auth=api_perm(Perm.CLINICAL_VIEW))
+@router.post("/instruments/{key}/score", response={200: ScoreOut, 422: dict},
+             auth=api_perm(Perm.CLINICAL_VIEW, reads=True))
 def instrument_score(request, key: str, payload: ScoreIn):
     """Score answers without storing anything. Answers: values in item order, or {linkId: value}."""
     instrument = selectors.instrument_get(key, request.auth.clinic)

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from ketacare.accounts.api_auth import TokenAuth
+from ketacare.accounts.api_auth import TokenAuth, TokenExpired
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
@@ -77,7 +77,10 @@ def fhir_view(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpResponse
 def _user(request: HttpRequest, *perms: Perm) -> Any:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = TokenAuth(*perms).authenticate(request, header.removeprefix("Bearer ").strip())
+        try:
+            user = TokenAuth(*perms).authenticate(request, header.removeprefix("Bearer ").strip())
+        except TokenExpired as exc:
+            raise FhirError(401, "expired", str(exc)) from None
         if user is None:
             raise FhirError(401, "login", "The bearer token is not valid.")
         return user

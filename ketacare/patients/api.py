@@ -25,7 +25,7 @@ def patients_list(request):
     return patients
 
 
-@router.post("/search", response=list[PatientOut], auth=api_perm(Perm.PATIENT_VIEW))
+@router.post("/search", response=list[PatientOut], auth=api_perm(Perm.PATIENT_VIEW, reads=True))
 @paginate(LimitOffsetPagination)
 def patients_search(request, payload: PatientSearchIn):
     """Search by name, MRN or date of birth. A POST body, so that names never appear in URLs or access logs."""

@@ -42,7 +42,7 @@ def _refuse(errors: list[tuple[str, str]]) -> ValidationError:
     return ValidationError(messages)
 
 
-@router.post("/eligibility/evaluate", response=EvaluateOut, auth=api_perm(Perm.CLINICAL_VIEW))
+@router.post("/eligibility/evaluate", response=EvaluateOut, auth=api_perm(Perm.CLINICAL_VIEW, reads=True))
 def eligibility_evaluate(request, payload: EvaluateIn):
     """Facts in, findings and result out, with the same rules as the chart. Nothing is stored."""
     data = payload.facts.model_dump(exclude={"weight", "height", "prior_trials", "diagnoses", "diagnosis_onsets"})

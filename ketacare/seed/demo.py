@@ -4,6 +4,7 @@ Each app's demo data is a seeder in this package, `seed(clinic, users: dict[user
 idempotent, run in the order of SEEDERS below.
 """
 
+import base64
 import datetime as dt
 import random
 
@@ -28,6 +29,9 @@ DEMO_USERS = [
 CITIES = [("Boston", "MA", "02115"), ("Cambridge", "MA", "02139"), ("Somerville", "MA", "02143"),
           ("Quincy", "MA", "02169"), ("Newton", "MA", "02458")]
 DEMO_PATIENTS = 36
+# The demo's admin and prescriber need a second factor (accounts/domain/mfa.py): an authenticator app set up with this
+# published key (base32; time-based, 6 digits), or `ketacare mfa code --user prescriber`. Demo logins only.
+DEMO_TOTP_SECRET = "KETACAREDEMOSECRETKEYFORTOTPXXXX"
 
 
 @transaction.atomic
@@ -47,9 +51,25 @@ def seed_demo(*, password: str) -> tuple[Clinic, list[User]]:
     _seed_patients(clinic, DEMO_PATIENTS, seed=1)
     _seed_patients(other, 6, seed=2)
     by_name = {u.username: u for u in users}
+    _seed_second_factors(users)
     for seed in seeders():
         seed(clinic, by_name, clock.today())
     return clinic, users
+
+
+def _seed_second_factors(users: list[User]) -> None:
+    """The demo's admin and prescriber get a TOTP device with the published demo key; the demo clinic keeps the default
+    setting (nobody else needs one), so the other demo logins sign in with the password alone."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ketacare.accounts.domain.mfa import ALWAYS_REQUIRED_ROLES, DEMO_DEVICE_NAME
+
+    key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    for user in users:
+        if user.role in ALWAYS_REQUIRED_ROLES:
+            TOTPDevice.objects.filter(user=user).exclude(name=DEMO_DEVICE_NAME).delete()
+            TOTPDevice.objects.update_or_create(user=user, name=DEMO_DEVICE_NAME,
+                                                defaults={"key": key, "confirmed": True})
 
 
 def _seed_patients(clinic: Clinic, count: int, *, seed: int) -> None:

@@ -3,6 +3,7 @@
 import os
 import sys
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -19,9 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, no_collectstatic, **options):
         if not no_collectstatic:
             call_command("collectstatic", interactive=False, verbosity=0)
+        trusted = ",".join(str(network) for network in settings.KETACARE_TRUSTED_PROXIES)
         argv = [sys.executable, "-m", "gunicorn", "ketacare.config.wsgi:application",
                 "--bind", f"{host}:{port}", "--workers", str(workers), "--timeout", "60",
-                "--forwarded-allow-ips", os.environ.get("KETACARE_FORWARDED_ALLOW_IPS", "127.0.0.1")]
+                # gunicorn believes X-Forwarded-Proto from the same proxies as Django does (none unless configured)
+                "--forwarded-allow-ips", os.environ.get("KETACARE_FORWARDED_ALLOW_IPS", trusted)]
         self.stdout.write(f"KetaCare serving at http://{host}:{port}/ (gunicorn, {workers} workers)")
         self.stdout.flush()
         os.execv(sys.executable, argv)

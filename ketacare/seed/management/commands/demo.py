@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.seed.demo import seed_demo
+from ketacare.seed.demo import DEMO_TOTP_SECRET, seed_demo
 
 DEFAULT_PASSWORD = "ketacare-demo"
 
@@ -17,14 +17,18 @@ class Command(BaseCommand):
                             help="seed even when KETACARE_DEBUG is False (never on a real clinic's database)")
 
     def handle(self, *args, password, allow_production, **options):
-        if not settings.DEBUG and not allow_production:
-            raise CommandError("refusing to create demo logins with KETACARE_DEBUG=False; pass --allow-production "
-                               "only on a throwaway database")
+        if not (settings.DEBUG or settings.KETACARE_DEMO) and not allow_production:
+            raise CommandError("refusing to create demo logins on a production install (KETACARE_DEBUG and "
+                               "KETACARE_DEMO are False); pass --allow-production only on a throwaway database")
         clinic, users = seed_demo(password=password)
         self.stdout.write(f"Demo clinic: {clinic.name}")
         self.stdout.write("Logins (username / password / role):")
         for user in users:
             self.stdout.write(f"  {user.username:<12} {password}   {user.get_role_display()}")
+        secret = " ".join(DEMO_TOTP_SECRET[i:i + 4] for i in range(0, len(DEMO_TOTP_SECRET), 4))
+        self.stdout.write("Second factor: admin and prescriber are asked for a 6-digit code after the password. Add "
+                          f"the key {secret} to an authenticator app (time-based), or print the code now with "
+                          "`.venv/bin/ketacare mfa code --user prescriber`. The other logins need only the password.")
         from ketacare.seed.portal import demo_patient_link
 
         url, patient = demo_patient_link(clinic)
