@@ -79,6 +79,29 @@ def screenshot(request):
     return take
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sqlite_flush_passes_the_audit_trigger():
+    # SQLite's triggers refuse DELETE on the audit table (core/append_only.py); Django's flush after a transactional
+    # test is the one delete allowed (PostgreSQL's flush is a TRUNCATE, which row triggers do not see).
+    from django.db import connection
+
+    from ketacare.core.append_only import flush_allowed
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with flush_allowed():
+            return original(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Argon2 is the production hasher (asserted in tests/test_auth.py); tests hash thousands of times, so use MD5 here.

@@ -92,6 +92,11 @@ def build_ids(clinic, patient, users) -> dict[str, int]:
 
 @pytest.fixture
 def world():
+    return make_world()
+
+
+def make_world():
+    """Two clinics with a user of every role and a patient each, and one object of every kind per clinic."""
     clinic, other_clinic = ClinicFactory(), ClinicFactory()
     users = {role: UserFactory(role=role, clinic=clinic) for role in Role}
     other_users = {role: UserFactory(role=role, clinic=other_clinic) for role in Role}

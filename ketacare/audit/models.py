@@ -1,7 +1,8 @@
 """The audit trail: append-only, one row per read or write of patient data and per security event.
 
 HIPAA 164.312(b) audit controls (docs/domain/privacy.md §1). The application refuses updates and deletes here;
-on PostgreSQL the database refuses them too (`ketacare.core.append_only`).
+the database refuses them too (`ketacare.core.append_only`: a trigger on PostgreSQL and on SQLite), and each event is
+chained to the one before it in its clinic, so that a change made around all of that shows (docs/audit.md).
 """
 
 from django.conf import settings
@@ -133,6 +134,8 @@ AuditImmutable = ImmutableRecord
 class AuditEvent(AppendOnlyModel):
     """Who (user, role, clinic) did what (action) to which record, when, from where (request id, IP)."""
 
+    append_only_sqlite_trigger = True
+
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     actor_username = models.CharField(max_length=150, blank=True)
@@ -147,10 +150,21 @@ class AuditEvent(AppendOnlyModel):
     request_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True)
     data = models.JSONField(default=dict, blank=True)
+    # The hash chain (ketacare/audit/domain/chain.py): number within the clinic's chain (or the no-clinic chain), the
+    # previous event's hash and this one's. Written by audit_record only, under the chain's lock.
+    seq = models.PositiveBigIntegerField(default=0)
+    prev_hash = models.CharField(max_length=64, default="")
+    hash = models.CharField(max_length=64, default="")
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["clinic", "-at"])]
+        constraints = [
+            # A fork (two events with one number) is refused by the database, whatever wrote it.
+            models.UniqueConstraint(fields=["clinic", "seq"], name="audit_event_one_seq_per_clinic_chain"),
+            models.UniqueConstraint(fields=["seq"], condition=models.Q(clinic__isnull=True),
+                                    name="audit_event_one_seq_in_no_clinic_chain"),
+        ]
 
     @property
     def action_label(self) -> str:

@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router, transaction
 
+from ketacare.audit.chain import lock_chain
+from ketacare.audit.domain.chain import CONTENT_COLUMNS, GENESIS, event_hash
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.core import clock, context
 
@@ -18,7 +20,10 @@ def audit_record(
     data: dict[str, Any] | None = None,
     username: str = "",
 ) -> AuditEvent:
-    """Append one audit event; request id and IP come from the request being served (if any)."""
+    """Append one audit event; request id and IP come from the request being served (if any).
+
+    The event is numbered and hashed onto its clinic's chain (audit/domain/chain.py) under that chain's lock, which
+    is held until the transaction ends: called outside one, this is its own short transaction."""
     action = AuditAction(action)  # an unknown action is a programming error: ValueError
     meta = context.current()
     is_user = actor is not None and getattr(actor, "pk", None) is not None
@@ -36,5 +41,15 @@ def audit_record(
         ip=meta.ip,
         data=data or {},
     )
-    event.save()
+    using = router.db_for_write(AuditEvent)
+    # Inside a transaction no savepoint is needed: if this fails, the change it records must not be kept either.
+    with transaction.atomic(using=using, savepoint=False):
+        lock_chain(connections[using], event.clinic_id)
+        chain = {"clinic_id": event.clinic_id} if event.clinic_id is not None else {"clinic__isnull": True}
+        last = (AuditEvent.objects.using(using).filter(**chain).order_by("-seq")
+                .values_list("seq", "hash").first())
+        event.seq, event.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        event.hash = event_hash(event.prev_hash, {name: getattr(event, name) for name in CONTENT_COLUMNS})
+        event.save(using=using)
     return event
+

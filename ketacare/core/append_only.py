@@ -17,11 +17,17 @@ Every path is refused with the one exception `ImmutableRecord`: `save()` of a st
 PostgreSQL the database itself refuses the same `UPDATE`s and every `DELETE`: a trigger per table, installed (and
 refreshed) after every `migrate` by `install_triggers`, from the same declarations. `append_only_models()` lists
 the tables in one place.
+
+On SQLite, a model that sets `append_only_sqlite_trigger = True` (the audit trail) gets triggers that refuse every
+`UPDATE` and `DELETE` too, whoever sends them. The one exception is Django's `flush` between transactional tests,
+which the test suite opens with `flush_allowed()`; the SQL function the DELETE trigger asks is registered on
+KetaCare's own connections only, so another client (the sqlite3 shell) is refused as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.apps import apps
@@ -77,6 +83,7 @@ class AppendOnlyModel(models.Model):
     append_only_mutable_once: ClassVar[tuple[str, ...]] = ()
     append_only_frozen_by: ClassVar[str | None] = None
     append_only_error: ClassVar[type[ImmutableRecord]] = ImmutableRecord
+    append_only_sqlite_trigger: ClassVar[bool] = False
 
     objects = AppendOnlyManager()
 
@@ -172,9 +179,51 @@ def _trigger_args(model: type[AppendOnlyModel]) -> tuple[str, str]:
     return "{" + ",".join(once) + "}", frozen
 
 
+SQLITE_FLUSH_FUNCTION = "ketacare_flush_allowed"
+_flush_allowed = False
+
+
+@contextlib.contextmanager
+def flush_allowed() -> Iterator[None]:
+    """Let SQLite's DELETE trigger pass inside (Django's `flush` between transactional tests); nothing else."""
+    global _flush_allowed
+    _flush_allowed = True
+    try:
+        yield
+    finally:
+        _flush_allowed = False
+
+
+def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """connection_created receiver: the function SQLite's DELETE trigger asks (absent elsewhere: refused)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_FLUSH_FUNCTION, 0, lambda: int(_flush_allowed))
+
+
+def _install_sqlite_triggers(connection: Any) -> list[str]:
+    done: list[str] = []
+    with connection.cursor() as cursor:
+        existing = set(connection.introspection.table_names(cursor))
+        for model in append_only_models():
+            table = model._meta.db_table
+            if not model.append_only_sqlite_trigger or table not in existing:
+                continue
+            quoted = connection.ops.quote_name(table)
+            for op, when in (("UPDATE", ""), ("DELETE", f"WHEN NOT {SQLITE_FLUSH_FUNCTION}() ")):
+                name = connection.ops.quote_name(f"{TRIGGER}_{op.lower()}_{table}")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+                cursor.execute(f"CREATE TRIGGER {name} BEFORE {op} ON {quoted} FOR EACH ROW {when}"
+                               f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END")
+            done.append(table)
+    return done
+
+
 def install_triggers(using: str = "default") -> list[str]:
-    """(Re)create the refusing trigger on every append-only table. PostgreSQL only; returns the tables covered."""
+    """(Re)create the refusing trigger on every append-only table (PostgreSQL), or on those that ask for one on
+    SQLite; returns the tables covered."""
     connection = connections[using]
+    if connection.vendor == "sqlite":
+        return _install_sqlite_triggers(connection)
     if connection.vendor != "postgresql":
         return []
     done: list[str] = []

@@ -28,6 +28,8 @@ from ketacare.safety.selectors import alerts_for
 def response_create(request, patient_id: int):
     """Choose an instrument, then answer its items (a tablet-friendly form generated from the definition)."""
     patient = patient_get_for(user=request.user, patient_id=patient_id)
+    if request.method == "GET":
+        patient_viewed(actor=request.user, patient=patient, via="response-form")
     key = request.POST.get("instrument") or request.GET.get("instrument")
     if not key:
         instruments = selectors.instruments_available(patient.clinic)
@@ -85,6 +87,8 @@ def response_detail(request, response_id: int):
 def response_amend(request, response_id: int):
     """Correct a response: the amendment supersedes it, the original stays on record."""
     original = selectors.response_get_for(user=request.user, response_id=response_id)
+    if request.method == "GET":
+        patient_viewed(actor=request.user, patient=original.patient, via="response-amend-form")
     if _superseded_by(original) is not None:
         messages.error(request, "This response was already amended: amend the newest version.")
         return redirect("instruments:response-detail", response_id=_superseded_by(original).pk)

@@ -179,6 +179,7 @@ def patient_section(request, patient_id: int):
     section = request.GET.get("section", "sessions")
     if section not in SECTIONS:
         raise Http404("Unknown section")
+    patient_viewed(actor=request.user, patient=patient, via=f"outcomes-{section}")
     if section == "letters":
         context = {"patient": patient, "section": section, "heading": SECTIONS[section],
                    "letters": selectors.letters_for(user=request.user, patient=patient)}
@@ -202,6 +203,7 @@ def patient_section(request, patient_id: int):
 def patient_svg(request, patient_id: int):
     """A static SVG chart of one instrument (the no-JavaScript fallback, loaded only inside <noscript>)."""
     patient = patient_get_for(user=request.user, patient_id=patient_id)
+    patient_viewed(actor=request.user, patient=patient, via="outcomes-chart-svg")
     definitions = selectors.definitions_for_clinic(patient.clinic_id)
     data = selectors.patient_outcomes(patient=patient, definitions=definitions, detail=False)
     which = request.GET.get("chart", "")
@@ -505,6 +507,7 @@ def _letter_context(request, letter, form=None, send_form=None) -> dict:
 @requires(Perm.CLINICAL_VIEW)
 def letter_detail(request, letter_id: int):
     letter = selectors.letter_get_for(user=request.user, letter_id=letter_id)
+    patient_viewed(actor=request.user, patient=letter.patient, via="letter")
     return render(request, "outcomes/letter.html", _letter_context(request, letter))
 
 

@@ -58,6 +58,8 @@ def patient_create(request):
 @requires(Perm.PATIENT_EDIT)
 def patient_edit(request, patient_id: int):
     patient = selectors.patient_get_for(user=request.user, patient_id=patient_id)
+    if request.method == "GET":
+        services.patient_viewed(actor=request.user, patient=patient, via="edit-form")
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:

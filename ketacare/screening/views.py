@@ -430,6 +430,8 @@ def step_consent(request, patient_id: int):
 @requires(Perm.CLINICAL_RECORD)
 def consent_withdraw(request, consent_id: int):
     consent = selectors.consent_get_for(user=request.user, consent_id=consent_id)
+    if request.method == "GET":
+        patient_viewed(actor=request.user, patient=consent.patient, via="consent-withdraw-form")
     form = f.WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

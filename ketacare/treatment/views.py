@@ -59,6 +59,8 @@ def board(request):
 def board_vitals(request, session_id: int):
     """Record vitals from the board: the form opens beside the rows (so polling never wipes it)."""
     session = sel.session_get_for(user=request.user, session_id=session_id)
+    if request.method == "GET":
+        services.session_viewed(actor=request.user, session=session, via="board-vitals")
     form = f.VitalsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,6 +81,8 @@ def board_vitals(request, session_id: int):
 @requires(Perm.PRESCRIBE)
 def course_create(request, patient_id: int):
     patient = patient_get_for(user=request.user, patient_id=patient_id)
+    if request.method == "GET":
+        patient_viewed(actor=request.user, patient=patient, via="course-form")
     form = f.CourseForm(request.POST or None, initial={"start_on": clock.today()})
     refusal = None
     if request.method == "POST" and form.is_valid():
@@ -408,6 +412,8 @@ def session_measure(request, session_id: int):
     from ketacare.instruments.selectors import instrument_get
 
     session = sel.session_get_for(user=request.user, session_id=session_id)
+    if request.method == "GET":
+        services.session_viewed(actor=request.user, session=session, via="measure")
     protocol = sel.session_protocol(session)
     key = request.POST.get("instrument") or request.GET.get("instrument") or ""
     due = {q.instrument for q in protocol.questionnaires}
