@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "ketacare.accounts.middleware.LoginRequiredMiddleware",
     "ketacare.core.middleware.DomainErrorMiddleware",
+    "ketacare.core.middleware.TextInputMiddleware",
 ]
 
 ROOT_URLCONF = "ketacare.config.urls"
@@ -83,6 +84,8 @@ TEMPLATES = [
                 "ketacare.accounts.context_processors.navigation",
                 "ketacare.core.banners.banners",
             ],
+            # Django's date filters, wrapped so that one implausible stored value never breaks a page.
+            "builtins": ["ketacare.core.templatetags.safe_dates"],
         },
     },
 ]
