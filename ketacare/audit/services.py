@@ -6,6 +6,7 @@ from django.db import models
 
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.core import clock, context
+from ketacare.core.text import digest_large_values
 
 
 def audit_record(
@@ -34,7 +35,7 @@ def audit_record(
         patient_id=patient_id,
         request_id=meta.request_id,
         ip=meta.ip,
-        data=data or {},
+        data=digest_large_values(data or {}),  # long free text as a digest, not a copy
     )
     event.save()
     return event

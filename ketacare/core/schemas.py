@@ -86,17 +86,22 @@ def clean_tree(value: Any, path: list, depth: int = 0) -> Any:
 class JsonBodyParser(Parser):
     def parse_body(self, request):
         try:
-            data = json.loads(request.body, parse_int=_parse_int, parse_float=_parse_float,
-                              parse_constant=_parse_constant)
+            text = request.body.decode("utf-8")  # JSON on the wire is UTF-8 (RFC 8259 §8.1); json.loads would guess
+        except UnicodeDecodeError:
+            raise BodyRefused(400, {"detail": "The body is not UTF-8 text."}) from None
+        if text.startswith("\ufeff"):
+            raise BodyRefused(400, {"detail": "The body starts with a byte-order mark; send UTF-8 without one."})
+        try:
+            data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
         except BodyRefused:
             raise
         except RecursionError:
             raise BodyRefused(400, {"detail": f"The JSON body is nested more than {MAX_DEPTH} levels deep."}) from None
-        except UnicodeDecodeError:
-            raise BodyRefused(400, {"detail": "The body is not UTF-8 text."}) from None
         except ValueError as exc:  # json.JSONDecodeError included
             where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
             raise BodyRefused(400, {"detail": f"The body is not valid JSON{where}."}) from None
+        if not isinstance(data, dict):
+            raise BodyRefused(400, {"detail": "The body must be a JSON object ({...})."})
         return clean_tree(data, [])
 
     def parse_querydict(self, data, list_fields, request):
@@ -125,20 +130,29 @@ class Schema(ninja.Schema):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: Any) -> Any:
-        if isinstance(value, bool) and info.field_name:
-            types = _annotation_types(cls.model_fields[info.field_name].annotation)
-            if types & {int, float, Decimal} and bool not in types:
-                raise PydanticCustomError("number_type", "Give a number, not true or false.")
+    def _plain_types(cls, value: Any, info: Any) -> Any:
+        if not info.field_name:
+            return value
+        types = _annotation_types(cls.model_fields[info.field_name].annotation)
+        numeric = bool(types & {int, float, Decimal}) and bool not in types
+        if numeric and isinstance(value, bool):
+            raise PydanticCustomError("number_type", "Give a number, not true or false.")
+        if numeric and isinstance(value, str) and len(value) > MAX_NUMBER_DIGITS:
+            raise PydanticCustomError("number_type", f"Give a number of at most {MAX_NUMBER_DIGITS} digits.")
+        if types & {dt.date, dt.datetime} and isinstance(value, int | float):
+            # pydantic would read 1234567890 as seconds (or milliseconds) since 1970: a guess, not a date.
+            raise PydanticCustomError("date_type", "Give the date as text, e.g. 2026-03-02 or 2026-03-02T14:00:00Z.")
         return value
 
     @field_validator("*", mode="after")
     @classmethod
-    def _plausible_when(cls, value: Any) -> Any:
+    def _plausible_when(cls, value: Any, info: Any) -> Any:
         try:
             if isinstance(value, dt.datetime):
                 aware = timezone.make_aware(value) if timezone.is_naive(value) else value
                 plausible.check_any_moment(aware, now=clock.now())
+            elif isinstance(value, dt.date) and info.field_name == "date_of_birth":
+                plausible.check_event_date(value, today=clock.today())
             elif isinstance(value, dt.date):
                 plausible.check_any_date(value, today=clock.today())
         except OverflowError:

@@ -52,3 +52,20 @@ def text_problem(value: str, *, multiline: bool = True, max_length: int | None =
 def clean_text(value: str) -> str:
     """The stored form of text that passed `text_problem`: Unicode NFC."""
     return unicodedata.normalize("NFC", value)
+
+
+AUDIT_TEXT_LIMIT = 200  # characters of one value an audit row keeps verbatim
+
+
+def digest_large_values(value):
+    """`value` (an audit row's data) with every string longer than AUDIT_TEXT_LIMIT replaced by its SHA-256 and
+    length: an audit row proves what was written without holding a second (and third) copy of a long note."""
+    import hashlib
+
+    if isinstance(value, str) and len(value) > AUDIT_TEXT_LIMIT:
+        return {"sha256": hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest(), "chars": len(value)}
+    if isinstance(value, dict):
+        return {key: digest_large_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [digest_large_values(item) for item in value]
+    return value
