@@ -3,6 +3,7 @@
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from ninja import NinjaAPI
 from ninja.errors import HttpError
+from ninja.errors import ValidationError as SchemaError
 
 from ketacare.accounts.api_auth import TokenAuth
 from ketacare.core.errors import DomainError
@@ -26,6 +27,18 @@ def validation_error(request, exc: ValidationError):
                   for field, messages in exc.message_dict.items() for message in messages]
     else:
         detail = [{"loc": ["body"], "msg": str(m), "type": "value_error"} for m in exc.messages]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(SchemaError)
+def schema_error(request, exc: SchemaError):
+    """ninja's own 422, with the field's path as the services give it: ["body", "field", ...] (no "payload")."""
+    detail = []
+    for error in exc.errors:
+        loc = list(error.get("loc", ()))
+        if loc[:2] == ["body", "payload"]:
+            loc = ["body", *loc[2:]]
+        detail.append({**error, "loc": loc})
     return api.create_response(request, {"detail": detail}, status=422)
 
 

@@ -335,10 +335,10 @@ def _check_prior_trials(trials: tuple[TreatmentTrial, ...] | None) -> list[FactE
         weeks = trial.duration_weeks
         if weeks is not None and not (_is_int(weeks) and 0 <= weeks <= MAX_TRIAL_WEEKS):
             errors.append(FactError(f"{prefix}.duration_weeks",
-                                    f"{weeks!r} must be a whole number of weeks from 0 to {MAX_TRIAL_WEEKS}"))
+                                    f"{weeks!r} must be 0 or more and at most {MAX_TRIAL_WEEKS} weeks"))
         dose = trial.dose_mg_per_day
         if dose is not None and not (isinstance(dose, Decimal) and dose.is_finite()
                                      and 0 <= dose <= MAX_TRIAL_DOSE_MG_PER_DAY):
             errors.append(FactError(f"{prefix}.dose_mg_per_day",
-                                    f"{dose!r} must be a dose from 0 to {MAX_TRIAL_DOSE_MG_PER_DAY} mg/day"))
+                                    f"{dose!r} must be a Decimal of 0 or more and at most {MAX_TRIAL_DOSE_MG_PER_DAY} mg/day"))
     return errors
