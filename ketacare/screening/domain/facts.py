@@ -339,6 +339,6 @@ def _check_prior_trials(trials: tuple[TreatmentTrial, ...] | None) -> list[FactE
         dose = trial.dose_mg_per_day
         if dose is not None and not (isinstance(dose, Decimal) and dose.is_finite()
                                      and 0 <= dose <= MAX_TRIAL_DOSE_MG_PER_DAY):
-            errors.append(FactError(f"{prefix}.dose_mg_per_day",
-                                    f"{dose!r} must be a Decimal of 0 or more and at most {MAX_TRIAL_DOSE_MG_PER_DAY} mg/day"))
+            errors.append(FactError(f"{prefix}.dose_mg_per_day", f"{dose!r} must be a Decimal of 0 or more and at "
+                                                                 f"most {MAX_TRIAL_DOSE_MG_PER_DAY} mg/day"))
     return errors
