@@ -8,6 +8,7 @@ from ketacare.audit.chain import lock_chain
 from ketacare.audit.domain.chain import CONTENT_COLUMNS, GENESIS, event_hash
 from ketacare.audit.models import AuditAction, AuditEvent
 from ketacare.core import clock, context
+from ketacare.core.text import digest_large_values
 
 
 def audit_record(
@@ -39,7 +40,7 @@ def audit_record(
         patient_id=patient_id,
         request_id=meta.request_id,
         ip=meta.ip,
-        data=data or {},
+        data=digest_large_values(data or {}),  # long free text as a digest, not a copy
     )
     using = router.db_for_write(AuditEvent)
     # Inside a transaction no savepoint is needed: if this fails, the change it records must not be kept either.

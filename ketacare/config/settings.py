@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "ketacare.accounts.middleware.LoginRequiredMiddleware",
     "ketacare.accounts.middleware.SecondFactorMiddleware",
     "ketacare.core.middleware.DomainErrorMiddleware",
+    "ketacare.core.middleware.TextInputMiddleware",
 ]
 
 ROOT_URLCONF = "ketacare.config.urls"
@@ -99,6 +100,8 @@ TEMPLATES = [
                 "ketacare.accounts.context_processors.navigation",
                 "ketacare.core.banners.banners",
             ],
+            # Django's date filters, wrapped so that one implausible stored value never breaks a page.
+            "builtins": ["ketacare.core.templatetags.safe_dates"],
         },
     },
 ]

@@ -86,3 +86,61 @@ class TrustedProxyMiddleware:
             meta.pop("HTTP_X_FORWARDED_FOR", None)
             meta.pop("HTTP_X_FORWARDED_PROTO", None)
         return self.get_response(request)
+
+
+# Secrets are compared, never stored or shown: the text rule does not apply to what someone types as a password.
+_UNCHECKED_FIELDS = ("password", "csrfmiddlewaretoken")
+
+
+def text_input_refusal(request) -> tuple[str, str] | None:
+    """(field, message) for the first form field or query parameter of `request` that breaks the text rule."""
+    from ketacare.core.text import text_problem
+
+    sources = [request.GET]
+    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                              "multipart/form-data"):
+        sources.append(request.POST)
+    for source in sources:
+        for key, values in source.lists():
+            if any(name in key.lower() for name in _UNCHECKED_FIELDS):
+                continue
+            problem = text_problem(key, multiline=False)
+            if problem:
+                return "a field name", problem
+            for value in values:
+                if problem := text_problem(value):
+                    return key, problem
+    return None
+
+
+class TextInputMiddleware:
+    """The text rule (core/text.py) for every form post and query string of the pages: a refused character is a 422
+    page naming the field, before any view runs, so nothing is stored. (The API applies the same rule in its parser,
+    core/schemas.py, and answers JSON.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, args, kwargs):
+        from django.shortcuts import render
+
+        if request.path.startswith("/api/"):
+            return None
+        refused = text_input_refusal(request)
+        if refused is None:
+            return None
+        field, problem = refused
+        label = field.replace("_", " ").replace("-", " ").strip().capitalize()
+        response = render(request, "error.html", {
+            "status": 422, "title": "Not saved",
+            "message": f"{label}: {problem} Nothing was saved: go back, correct it and send the form again.",
+        }, status=422)
+        if getattr(request, "htmx", False):
+            # htmx swaps nothing on a 4xx by default; show the refusal in place of the page instead of ignoring it.
+            response.status_code = 200
+            response["HX-Retarget"] = "body"
+            response["HX-Reswap"] = "innerHTML"
+        return response

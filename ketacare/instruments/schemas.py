@@ -1,7 +1,7 @@
 import datetime as dt
 from typing import Any
 
-from ninja import Schema
+from ketacare.core.schemas import Schema
 
 
 class OptionOut(Schema):

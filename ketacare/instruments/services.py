@@ -9,12 +9,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ketacare.accounts.access import require
 from ketacare.accounts.roles import Perm
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
-from ketacare.core import clock
+from ketacare.core import clock, plausible
 from ketacare.core.errors import Conflict
 from ketacare.core.revisions import revise
 from ketacare.instruments.choices import ResponseMode
@@ -39,7 +40,7 @@ from ketacare.safety.domain.grouping import Part
 from ketacare.safety.services import alert_raise_event
 
 SOURCE_TYPE = "questionnaire_response"
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # clock skew between a tablet and the server
+FUTURE_TOLERANCE = plausible.CLOCK_TOLERANCE  # clock skew between a tablet and the server
 
 
 class ResponseAlreadyAmended(Conflict):
@@ -111,8 +112,12 @@ def _store(*, patient, actor, instrument: Instrument, answers: Any, answered_at,
     now = clock.now()
     if not isinstance(answered_at, dt.datetime) or answered_at.tzinfo is None:
         errors["answered_at"] = "Give the date and time the answers refer to (with a time zone)."
-    elif answered_at > now + FUTURE_TOLERANCE:
-        errors["answered_at"] = "This time is in the future."
+    else:
+        try:
+            plausible.check_moment(answered_at, now=now, born_on=patient.date_of_birth,
+                                   tz=timezone.get_current_timezone())
+        except plausible.Implausible as exc:
+            errors["answered_at"] = str(exc)
     if errors:
         raise ValidationError(errors)
     thresholds = safety_thresholds(patient.clinic_id, instrument)

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import Schema
+from ketacare.core.schemas import Schema
 
 
 class InstrumentOutcomeOut(Schema):

@@ -18,7 +18,7 @@ from typing import cast
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from ketacare.accounts.roles import Perm
-from ketacare.core import clock
+from ketacare.core import clock, plausible
 from ketacare.core.errors import NotFound
 from ketacare.instruments.choices import ResponseStatus
 from ketacare.instruments.domain.model import Instrument
@@ -504,6 +504,8 @@ def patient_outcomes(*, patient, definitions: Mapping[str, OutcomeDefinition], d
     by_key: dict[str, list[Measurement]] = defaultdict(list)
     suicide: list[SuicideItem] = []
     for key, at, total, band, item9 in responses:
+        if not plausible.shown(at):  # a value that cannot have happened is not plotted (core/plausible.py)
+            continue
         if key == "cssrs-screen":
             suicide.append(SuicideItem(at, "C-SSRS screen", band or "—", CSSRS_LEVELS.get(band, 0)))
             continue

@@ -33,7 +33,7 @@ from ketacare.patients.services import patient_viewed
 
 
 def _local_day(at) -> str:
-    return timezone.localtime(at).strftime("%Y-%m-%d")
+    return clock.local(at).strftime("%Y-%m-%d")
 
 
 def _card(t, doses) -> dict:

@@ -1,7 +1,8 @@
 import datetime as dt
 
-from ninja import Field, Schema
+from ninja import Field
 
+from ketacare.core.schemas import Schema
 from ketacare.patients.models import Sex
 
 

@@ -5,13 +5,14 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from ketacare.core import clock
+from ketacare.core import clock, plausible
+from ketacare.core.text import text_problem
 
 NAME_RE = re.compile(r"^[^\W\d_]([^\W\d_]|[ .'\-’])*$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-.]{6,19}$")
 ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
 MRN_RE = re.compile(r"^[A-Za-z0-9\-]{1,32}$")
-OLDEST_BIRTH_YEAR = 1900
+OLDEST_BIRTH_YEAR = plausible.EARLIEST.year
 
 
 def validate_person_name(value: str) -> None:
@@ -20,10 +21,11 @@ def validate_person_name(value: str) -> None:
 
 
 def validate_no_markup(value: str) -> None:
+    """One line of plain text: the text rule (core/text.py, single-line) and no angle brackets."""
     if "<" in value or ">" in value:
         raise ValidationError("Angle brackets (< >) are not allowed here.", code="markup")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise ValidationError("Control characters and line breaks are not allowed here.", code="control_chars")
+    if problem := text_problem(value, multiline=False, max_length=len(value)):
+        raise ValidationError(problem, code="control_chars")
 
 
 def validate_phone(value: str) -> None:

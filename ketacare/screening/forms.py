@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Perm, role_has
+from ketacare.core.forms import TriStateField
 from ketacare.core.policy import NO_PUBLISHED_THRESHOLD
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.rules import NO_PUBLISHED_NUMBER, PARAM_SPECS, EligibilityParams
@@ -29,7 +30,7 @@ def _tri_fields(form: forms.ModelForm) -> None:
     """Yes / No / Not asked yet, as three radio buttons; "not asked" is stored as unknown, never as No."""
     for name, field in list(form.fields.items()):
         if isinstance(field, forms.NullBooleanField):
-            form.fields[name] = forms.NullBooleanField(label=field.label, required=False,
+            form.fields[name] = TriStateField(label=field.label, required=False,
                                                        widget=forms.RadioSelect(choices=TRI_CHOICES))
 
 
@@ -185,7 +186,7 @@ class TrialForm(_NoAutocomplete, forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("adequate", "current_episode"):
             label = self.fields[name].label
-            self.fields[name] = forms.NullBooleanField(
+            self.fields[name] = TriStateField(
                 label=label, required=False,
                 widget=forms.Select(choices=[("", "Unknown"), ("True", "Yes"), ("False", "No")]))
         self.fields["response"].choices = [("", "Unknown"), *ResponseChoice.choices]

@@ -18,7 +18,7 @@ from ketacare.core.models import ClinicOwned
 from ketacare.core.revisions import SettingRevision
 from ketacare.screening.domain.resistance import Response, TrialKind
 from ketacare.screening.domain.rules import Route, Status
-from ketacare.screening.validators import validate_not_future_date, validate_not_future_moment
+from ketacare.screening.validators import validate_not_future_date, validate_not_future_moment, validate_planned_date
 
 
 class RouteChoice(models.TextChoices):
@@ -322,7 +322,7 @@ class ConsentDocument(AppendOnlyModel, ClinicOwned):
     version = models.CharField(max_length=20)
     title = models.CharField(max_length=200)
     body = models.TextField()
-    effective_on = models.DateField("Effective from")
+    effective_on = models.DateField("Effective from", validators=[validate_planned_date])
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField()

@@ -4,8 +4,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from ninja import Field, Schema
+from ninja import Field
 
+from ketacare.core.schemas import Schema
 from ketacare.screening.domain.facts import CssrsRisk
 from ketacare.screening.domain.resistance import Response, TrialKind
 from ketacare.screening.domain.rules import Route, Status, Verdict

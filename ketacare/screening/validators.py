@@ -1,21 +1,30 @@
-"""Field rules for intake and consent input: refused input gets a message that says what is wrong."""
-
-import datetime as dt
+"""Field rules for intake and consent input: refused input gets a message that says what is wrong. The window is the
+one plausible window of every clinical date (core/plausible.py); the services add the patient's birth date."""
 
 from django.core.exceptions import ValidationError
 
-from ketacare.core import clock
+from ketacare.core import clock, plausible
 
-# Clocks of tablets and servers drift a little; a measurement "in the future" by more than this is a typo.
-CLOCK_TOLERANCE = dt.timedelta(minutes=5)
-
-
-def validate_not_future_date(value: dt.date) -> None:
-    if value > clock.today():
-        raise ValidationError("This date is in the future.", code="future_date")
+CLOCK_TOLERANCE = plausible.CLOCK_TOLERANCE
 
 
-def validate_not_future_moment(value: dt.datetime) -> None:
-    if value > clock.now() + CLOCK_TOLERANCE:
-        raise ValidationError("This time is in the future.", code="future_time")
+def validate_not_future_date(value) -> None:
+    try:
+        plausible.check_event_date(value, today=clock.today())
+    except plausible.Implausible as exc:
+        raise ValidationError(str(exc), code="implausible_date") from None
 
+
+def validate_not_future_moment(value) -> None:
+    try:
+        plausible.check_moment(value, now=clock.now())
+    except plausible.Implausible as exc:
+        raise ValidationError(str(exc), code="implausible_time") from None
+
+
+def validate_planned_date(value) -> None:
+    """A date something takes effect or is planned for: 1900 to about two years ahead."""
+    try:
+        plausible.check_planned_date(value, today=clock.today())
+    except plausible.Implausible as exc:
+        raise ValidationError(str(exc), code="implausible_date") from None

@@ -6,6 +6,7 @@ from typing import cast
 
 from django import forms
 
+from ketacare.core.forms import TriStateField, TriStateSelect
 from ketacare.core.policy import NO_PUBLISHED_THRESHOLD
 from ketacare.safety.domain.grouping import COMMON_ACTIONS, compose_action
 from ketacare.treatment import choices as c
@@ -67,8 +68,10 @@ class PredoseForm(forms.ModelForm):
         }
         help_texts = {"elevated_bp_decision": "Needed when the baseline is above the protocol's limit: the "
                                               "risk-benefit decision to dose, in your words."}
+        field_classes = {f: TriStateField for f in ("benzodiazepines", "non_benzodiazepine_sedative_hypnotics",
+                                                    "psychostimulants", "maois", "opioids")}
         widgets = {"elevated_bp_decision": forms.Textarea(attrs={"rows": 2}),
-                   **{f: forms.NullBooleanSelect for f in ("benzodiazepines", "non_benzodiazepine_sedative_hypnotics",
+                   **{f: TriStateSelect for f in ("benzodiazepines", "non_benzodiazepine_sedative_hypnotics",
                                                            "psychostimulants", "maois", "opioids")}}
 
     def __init__(self, *args, protocol: Protocol, can_decide_bp: bool, **kwargs):

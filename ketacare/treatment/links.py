@@ -66,11 +66,10 @@ def indication_problems_for(*, patient, protocol_key: str) -> tuple[str, ...]:
 
 def phq9_totals(*, user, patient) -> list[tuple[dt.date, Decimal]]:
     """The patient's current (not amended) PHQ-9 totals as (local date, total), for the missed-session advice."""
-    from django.utils import timezone
-
+    from ketacare.core import clock
     from ketacare.instruments.selectors import responses_for
 
-    return [(timezone.localdate(r.answered_at), r.total)
+    return [(clock.local_date(r.answered_at), r.total)
             for r in responses_for(user=user, patient=patient, instrument_key="phq-9").current()
             if r.total is not None]
 

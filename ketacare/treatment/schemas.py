@@ -7,7 +7,7 @@ body is judged; the service then names each missing or wrong field in a 422.
 import datetime as dt
 from decimal import Decimal
 
-from ninja import Schema
+from ketacare.core.schemas import Schema
 
 
 class CourseIn(Schema):

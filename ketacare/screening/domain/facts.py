@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from ketacare.core import plausible
 from ketacare.core.errors import DomainError
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.icd10 import Category
@@ -163,6 +164,10 @@ PHQ9_TOTAL = Range(0, 27)  # instruments.md §1.2
 PHQ9_ITEM = Range(0, 3)  # instruments.md §0
 BPRS_ITEM = Range(1, 7)  # instruments.md §9
 MAX_AGE_YEARS = 120
+# No single trial of one treatment runs ten years; a larger number of weeks is a typo (or a hostile client).
+MAX_TRIAL_WEEKS = 520
+# Beyond every labelled dose of any psychotropic (mg/day); a larger figure is a unit mistake.
+MAX_TRIAL_DOSE_MG_PER_DAY = Decimal(10_000)
 
 
 class InvalidFacts(DomainError):
@@ -294,8 +299,11 @@ def _check_diagnosis_onsets(facts: IntakeFacts, today: date) -> list[FactError]:
     for code, on in onsets:
         if not isinstance(on, date):
             errors.append(FactError(field, f"{on!r} (for {code}) is not a date"))
-        elif on > today:
-            errors.append(FactError(field, f"the onset of {code} ({on.isoformat()}) is in the future"))
+        else:
+            try:
+                plausible.check_event_date(on, today=today, born_on=facts.date_of_birth)
+            except plausible.Implausible as exc:
+                errors.append(FactError(field, f"the onset of {code} ({on.isoformat()}): {exc}"))
         if code not in recorded:
             errors.append(FactError(field, f"{code!r} has an onset date but is not a recorded diagnosis"))
         if code in seen:
@@ -324,9 +332,13 @@ def _check_prior_trials(trials: tuple[TreatmentTrial, ...] | None) -> list[FactE
         prefix = f"prior_trials[{i}]"
         if not trial.name.strip():
             errors.append(FactError(f"{prefix}.name", "is empty"))
-        if trial.duration_weeks is not None and not (_is_int(trial.duration_weeks) and trial.duration_weeks >= 0):
-            errors.append(FactError(f"{prefix}.duration_weeks", f"{trial.duration_weeks!r} must be 0 or more"))
+        weeks = trial.duration_weeks
+        if weeks is not None and not (_is_int(weeks) and 0 <= weeks <= MAX_TRIAL_WEEKS):
+            errors.append(FactError(f"{prefix}.duration_weeks",
+                                    f"{weeks!r} must be 0 or more and at most {MAX_TRIAL_WEEKS} weeks"))
         dose = trial.dose_mg_per_day
-        if dose is not None and not (isinstance(dose, Decimal) and dose.is_finite() and dose >= 0):
-            errors.append(FactError(f"{prefix}.dose_mg_per_day", f"{dose!r} must be a Decimal of 0 or more"))
+        if dose is not None and not (isinstance(dose, Decimal) and dose.is_finite()
+                                     and 0 <= dose <= MAX_TRIAL_DOSE_MG_PER_DAY):
+            errors.append(FactError(f"{prefix}.dose_mg_per_day", f"{dose!r} must be a Decimal of 0 or more and at "
+                                                                 f"most {MAX_TRIAL_DOSE_MG_PER_DAY} mg/day"))
     return errors

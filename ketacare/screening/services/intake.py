@@ -8,10 +8,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
-from ketacare.core import clock
+from ketacare.core import clock, plausible
 from ketacare.core.errors import NotFound
 from ketacare.screening import selectors
 from ketacare.screening.domain import icd10
@@ -186,6 +187,12 @@ def _validate_intake(patient, intake: Intake, **lists) -> None:
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
+    when = {name: getattr(intake, name) for name in ("referral_received_on", "measured_on", "vitals_taken_at")}
+    for field, message in plausible.event_problems(when, now=clock.now(), today=clock.today(),
+                                                    born_on=patient.date_of_birth,
+                                                    tz=timezone.get_current_timezone()).items():
+        if message not in errors.get(field, []):
+            errors.setdefault(field, []).append(message)
     if intake.diastolic_mmhg is not None and intake.systolic_mmhg is not None and intake.vitals_taken_at is None:
         errors.setdefault("vitals_taken_at", []).append("Record when the vitals were taken.")
     if (intake.weight_kg is not None or intake.height_cm is not None) and intake.measured_on is None:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from ketacare.accounts.access import require_same_clinic
+from ketacare.core import plausible
 from ketacare.core.errors import Conflict
 from ketacare.treatment import choices as c
 from ketacare.treatment import selectors as sel
@@ -61,7 +62,7 @@ MONITORED_STATES = frozenset({c.SessionState.DOSING, c.SessionState.MONITORING, 
 # Moving a dosing session into or through the dose needs the dose-administering clinicians (nurse, prescriber).
 DOSE_STEP_TARGETS = frozenset({SessionState.DOSING, SessionState.MONITORING, SessionState.OBSERVATION,
                                SessionState.READY_FOR_DISCHARGE, SessionState.DISCHARGED})
-FUTURE_TOLERANCE = dt.timedelta(minutes=2)
+FUTURE_TOLERANCE = plausible.CLOCK_TOLERANCE
 
 
 def _same_clinic(actor, row) -> None:
@@ -79,9 +80,12 @@ def _lock(session: DosingSession) -> DosingSession:
     return locked
 
 
-def _not_future(name: str, value: dt.datetime, now: dt.datetime) -> None:
-    if value > now + FUTURE_TOLERANCE:
-        raise ValidationError({name: "This time is in the future."})
+def _not_future(name: str, value: dt.datetime, now: dt.datetime, born_on: dt.date | None = None) -> None:
+    """The plausible window of a clinical moment (core/plausible.py): after the patient's birth, not in the future."""
+    try:
+        plausible.check_moment(value, now=now, born_on=born_on, tz=timezone.get_current_timezone())
+    except plausible.Implausible as exc:
+        raise ValidationError({name: str(exc)}) from None
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

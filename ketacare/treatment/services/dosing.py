@@ -215,7 +215,7 @@ def infusion_end(*, actor, session: DosingSession, ended_at: dt.datetime | None 
         raise SessionStateConflict("The infusion end is already recorded.")
     now = clock.now()
     ended_at = _aware(ended_at) or now
-    _not_future("ended_at", ended_at, now)
+    _not_future("ended_at", ended_at, now, s.patient.date_of_birth)
     if ended_at < start.given_at:
         raise ValidationError({"ended_at": "The infusion cannot end before it started."})
     row = InfusionEnd(clinic_id=s.clinic_id, administration=start, ended_at=ended_at, recorded_by=actor,

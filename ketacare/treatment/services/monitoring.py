@@ -61,18 +61,19 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
         raise SessionStateConflict("Vital signs are recorded from check-in until discharge.")
     now = clock.now()
     taken_at = _aware(taken_at) or now
-    _not_future("taken_at", taken_at, now)
+    _not_future("taken_at", taken_at, now, s.patient.date_of_birth)
     if all(values.get(f) is None for f in VITALS_FIELDS):
         raise ValidationError({"systolic_mmhg": "Enter at least one measurement."})
     if (values.get("systolic_mmhg") is None) != (values.get("diastolic_mmhg") is None):
         missing = "diastolic_mmhg" if values.get("diastolic_mmhg") is None else "systolic_mmhg"
         raise ValidationError({missing: "Enter both systolic and diastolic pressure."})
-    if values.get("systolic_mmhg") is not None and values["systolic_mmhg"] <= values["diastolic_mmhg"]:
-        raise ValidationError({"diastolic_mmhg": "Diastolic pressure must be below systolic."})
     pre_dose = s.first_dose_at is None or taken_at < s.first_dose_at
     reading = VitalsReading(clinic_id=s.clinic_id, session=s, taken_at=taken_at, pre_dose=pre_dose,
                             recorded_by=actor, recorded_at=now, **{f: values.get(f) for f in VITALS_FIELDS})
     reading.full_clean(validate_constraints=False)
+    # After each value's own range, so that 0/0 is "systolic at least ..." rather than a comparison of two zeros.
+    if values.get("systolic_mmhg") is not None and values["systolic_mmhg"] <= values["diastolic_mmhg"]:
+        raise ValidationError({"diastolic_mmhg": "Diastolic pressure must be below systolic."})
     baseline = None if pre_dose else sel.baseline_reading(s)
     reading.save()
     s.vitals_count += 1
@@ -147,7 +148,7 @@ def side_effects_record(*, actor, session: DosingSession, effects: list[str], ot
         raise SessionStateConflict("Side effects are recorded from check-in until discharge.")
     now = clock.now()
     at = _aware(at) or now
-    _not_future("at", at, now)
+    _not_future("at", at, now, s.patient.date_of_birth)
     row = SideEffectCheck(clinic_id=s.clinic_id, session=s, at=at, effects=sorted(set(effects)),
                           other=(other or "").strip(), recorded_by=actor)
     row.full_clean(validate_constraints=False)
@@ -171,9 +172,9 @@ def adverse_event_record(*, actor, session: DosingSession, description: str, sev
     onset_at, resolved_at = _aware(onset_at), _aware(resolved_at)
     if onset_at is None:
         raise ValidationError({"onset_at": "Enter when it started."})
-    _not_future("onset_at", onset_at, now)
+    _not_future("onset_at", onset_at, now, s.patient.date_of_birth)
     if resolved_at is not None:
-        _not_future("resolved_at", resolved_at, now)
+        _not_future("resolved_at", resolved_at, now, s.patient.date_of_birth)
         if resolved_at < onset_at:
             raise ValidationError({"resolved_at": "Resolution cannot be before onset."})
     event = AdverseEvent(clinic_id=s.clinic_id, session=s, description=(description or "").strip(),
@@ -197,13 +198,13 @@ def adverse_event_resolve(*, actor, event: AdverseEvent, resolved_at: dt.datetim
                           action_taken: str = "") -> AdverseEvent:
     require(actor, Perm.CLINICAL_RECORD)
     _same_clinic(actor, event)
-    _lock(event.session)
+    s = _lock(event.session)
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if event.resolved_at is not None:
         raise SessionStateConflict("This adverse event is already resolved.")
     now = clock.now()
     resolved_at = _aware(resolved_at) or now
-    _not_future("resolved_at", resolved_at, now)
+    _not_future("resolved_at", resolved_at, now, s.patient.date_of_birth)
     if resolved_at < event.onset_at:
         raise ValidationError({"resolved_at": "Resolution cannot be before onset."})
     event.resolved_at, event.resolution_recorded_by = resolved_at, actor
