@@ -1,5 +1,5 @@
 """The one rule for when a clinical event can have happened: every timestamp and date typed or sent in is checked
-here, by the API schemas (`config/schemas.py`), the forms and the services, against the patient's birth date and
+here, by the API schemas (`core/schemas.py`), the forms and the services, against the patient's birth date and
 `clock.now()`.
 
 The bounds, and why:

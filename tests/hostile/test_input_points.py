@@ -238,3 +238,15 @@ def test_maybe_is_not_a_yes_no_answer_on_the_history_form(client):
     assert not Intake.objects.filter(patient=patient, psychosis_history__isnull=False).exists()
     assert client.post(reverse("screening:step-history", args=[patient.pk]),
                        {"psychosis_history": ""}).status_code == 302  # "not asked yet" is still an answer
+
+
+def test_an_adverse_event_from_1850_is_refused_by_the_service(checked_in):
+    from ketacare.treatment.models import AdverseEvent
+    from ketacare.treatment.services import adverse_event_record
+
+    session, nurse, _ = checked_in
+    with pytest.raises(ValidationError) as refused:
+        adverse_event_record(actor=nurse, session=session, description="Nausea", severity="mild",
+                             onset_at=dt.datetime(1850, 6, 1, tzinfo=dt.UTC))
+    assert refused.value.message_dict == {"onset_at": ["This time is before 1900-01-01: check the year."]}
+    assert not AdverseEvent.objects.exists()
