@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from ketacare.audit.backup import BackupError, restore, row_counts, verify_audit
 from ketacare.audit.models import AuditEvent
-from ketacare.core.backup import BackupError, restore, row_counts, verify_audit
 
 ON_POSTGRESQL = connection.vendor == "postgresql"
 

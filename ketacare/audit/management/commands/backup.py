@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from ketacare.core.backup import BackupError, backup
+from ketacare.audit.backup import BackupError, backup
 
 
 class Command(BaseCommand):

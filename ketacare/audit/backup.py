@@ -1,4 +1,5 @@
-"""Backups of the whole database, and restoring one (privacy.md §1, contingency plan: data backup and recovery).
+"""Backups of the whole database, and restoring one. A backup holds every patient's record: keep it encrypted at rest
+(privacy.md §1, encryption of backups).
 
 SQLite: the online backup API (a consistent copy while the server runs). PostgreSQL: `pg_dump` in its custom format
 and `pg_restore` (the client tools of the server's major version). A restore refuses a database that already holds
