@@ -181,5 +181,6 @@ def sessions_administer(request, session_id: int, payload: AdministrationIn):
     """One esketamine device (time, lot) or the start of the IV infusion."""
     session = sel.session_get_for(user=request.auth, session_id=session_id)
     row = services.dose_administer(actor=request.auth, session=session, lot_number=payload.lot_number,
-                                   given_at=payload.given_at, device_number=payload.device_number)
+                                   given_at=payload.given_at, device_number=payload.device_number,
+                                   early_reason=payload.early_reason)
     return Status(201, _administration_out(row))

@@ -116,9 +116,13 @@ class DoseOrderForm(forms.Form):
 
 
 class AdministrationForm(forms.Form):
-    lot_number = forms.CharField(label="Lot number", max_length=40)
+    lot_number = forms.CharField(label="Lot number", max_length=40,
+                                 help_text="Carried forward from the previous device; change it if the lot differs.")
     given_at = forms.DateTimeField(label="Given at", required=False, widget=DATETIME,
                                    help_text="Leave empty for now.")
+    early_reason = forms.CharField(label="Give it early: why", max_length=500, required=False,
+                                   help_text="Only for a device before it is due (e.g. patient must leave, "
+                                             "prescriber agreed).")
 
 
 class InfusionEndForm(forms.Form):

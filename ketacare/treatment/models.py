@@ -228,11 +228,20 @@ class DoseAdministration(AppendOnlyModel, ClinicOwned):
     given_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
     warnings = models.JSONField(default=list, blank=True)
+    # A device given before it is due (esketamine-and-rems.md: one device every 5 min) is recorded only once the
+    # nurse confirms it, with why; who confirmed is the nurse recording it.
+    early_confirmed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    early_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["given_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["session", "device_number"], name="one_row_per_device",
-                                               condition=Q(device_number__isnull=False))]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "device_number"], name="one_row_per_device",
+                                    condition=Q(device_number__isnull=False)),
+            models.CheckConstraint(name="early_device_confirmed_with_reason",
+                                   condition=Q(early_confirmed_by__isnull=True, early_reason="")
+                                   | (Q(early_confirmed_by__isnull=False) & ~Q(early_reason=""))),
+        ]
 
 
 class InfusionEnd(AppendOnlyModel, ClinicOwned):

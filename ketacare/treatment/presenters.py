@@ -10,6 +10,7 @@ from ketacare.safety.domain.grouping import COMMON_ACTIONS
 from ketacare.treatment import choices as c
 from ketacare.treatment import links
 from ketacare.treatment import selectors as sel
+from ketacare.treatment.domain.dosing import devices_due, minutes_text
 from ketacare.treatment.domain.protocols import Protocol
 from ketacare.treatment.domain.states import TRANSITIONS, SessionState, transition_refusals
 from ketacare.treatment.domain.vitals import Severity, evaluate_vitals, vitals_due
@@ -186,13 +187,20 @@ def session_page(session: DosingSession, *, user, now: dt.datetime | None = None
     administrations = list(session.administrations.select_related("given_by").order_by("given_at", "id"))
     devices = []
     if order is not None and order.device_count:
+        gap = protocol.dose_rule.minutes_between_devices
+        given_at = [a.given_at for a in administrations if a.device_number]
+        due = iter(devices_due(given_at, order.device_count, gap))
         for n in range(1, order.device_count + 1):
             given = next((a for a in administrations if a.device_number == n), None)
-            expected = None
-            if given is None and administrations:
-                expected = administrations[0].given_at + dt.timedelta(
-                    minutes=(n - 1) * protocol.dose_rule.minutes_between_devices)
-            devices.append({"number": n, "given": given, "expected_at": expected})
+            expected = None if given is not None else next(due)
+            previous = next((a for a in administrations if a.device_number == n - 1), None)
+            devices.append({
+                "number": n, "given": given, "expected_at": expected,
+                "due_text": f"{gap} min after device {n - 1}" if n > 1 and expected else "",
+                "is_next": given is None and (n == 1 or previous is not None),
+                "early": expected is not None and now < expected,
+                "after_previous": (minutes_text(given.given_at - previous.given_at) + f" after device {n - 1}")
+                if given is not None and previous is not None else ""})
     alerts = links.session_alerts(session, open_only=False, reading_ids=[r.pk for r in readings])
     suicide = links.suicide_risk_blocks(session.patient)
     labels = dict(c.SideEffect.choices)

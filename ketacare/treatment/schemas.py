@@ -130,6 +130,7 @@ class AdministrationIn(Schema):
     lot_number: str = ""
     given_at: dt.datetime | None = None
     device_number: int | None = None
+    early_reason: str = ""  # confirms a device given before it is due (refused without it)
 
 
 class AdministrationOut(Schema):

@@ -400,3 +400,9 @@ def first_doses_of_clinic(*, clinic_id: int) -> dict[int, dt.datetime]:
     rows = (DosingSession.objects.filter(clinic_id=clinic_id, first_dose_at__isnull=False).values("patient_id")
             .annotate(first=Min("first_dose_at")).values_list("patient_id", "first"))
     return {patient_id: first for patient_id, first in rows if first is not None}
+
+
+def next_lot_number(session) -> str:
+    """The lot of the session's last device, carried forward to the next one ("" before the first)."""
+    last = session.administrations.order_by("-given_at", "-id").first()
+    return last.lot_number if last is not None and last.device_number else ""

@@ -171,7 +171,8 @@ def _session_context(request, session, **forms_):
     defaults = {
         "predose_form": f.PredoseForm(instance=session, protocol=protocol, can_decide_bp=can["prescribe"]),
         "order_form": f.DoseOrderForm(protocol=protocol, initial={"dose_mg": services.dose_default_mg(session)}),
-        "administration_form": f.AdministrationForm(initial={"lot_number": links.suggested_lot_number(session)}),
+        "administration_form": f.AdministrationForm(initial={"lot_number": sel.next_lot_number(session)
+                                                             or links.suggested_lot_number(session)}),
         "infusion_end_form": f.InfusionEndForm(),
         "vitals_form": f.VitalsForm(),
         "side_effects_form": f.SideEffectsForm(),
@@ -279,7 +280,7 @@ def dose_administer(request, session_id: int):
 
     def record(data):
         row = services.dose_administer(actor=request.user, session=session, lot_number=data["lot_number"],
-                                       given_at=data["given_at"])
+                                       given_at=data["given_at"], early_reason=data.get("early_reason") or "")
         for warning in row.warnings:
             messages.warning(request, warning)
 

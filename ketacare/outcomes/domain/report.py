@@ -17,7 +17,12 @@ Suppression (de-identified view): every patient count below `min_cell` is shown 
 when its numerator, its complement (denominator - numerator) or its denominator is below `min_cell` (otherwise the
 hidden cell could be recovered by subtraction); a mean, median or Kaplan-Meier curve is withheld when fewer than
 `min_cell` patients contribute, and a Kaplan-Meier curve is cut where fewer than `min_cell` remain at risk. A band
-distribution with exactly one hidden cell hides its next smallest cell too (complementary suppression).
+distribution with exactly one hidden cell hides its next smallest cell too (complementary suppression). A figure
+derived from a withheld cell is withheld with it, shown as "withheld": days to first response when the responder
+rate is withheld, episode minutes when the patients with episodes are hidden.
+
+Intervals: none for fewer than 3 values or no spread (stats.py::MIN_N_FOR_INTERVAL); intervals of quantities that
+cannot be negative (totals, minutes) are cut at 0.
 """
 
 from collections.abc import Iterable, Mapping
@@ -163,7 +168,8 @@ def aggregate(summaries: Iterable[CourseSummary], *, now: datetime) -> CohortAgg
 
 # --- step 2: figures ------------------------------------------------------------------------------------------
 
-Count = int | str  # a count, or "<11" when suppressed
+Count = int | str  # a count, or "<11" when suppressed, or WITHHELD when derived from a suppressed cell
+WITHHELD = "withheld"
 
 
 @dataclass(frozen=True)
@@ -273,11 +279,20 @@ class _Policy:
         low, high = wilson_ci(k, n)
         return Rate(k, n, k / n, low, high)
 
-    def mean(self, m) -> Mean:
+    def mean(self, m, lower_bound: float | None = None) -> Mean:
         if m.n == 0 or self.hidden(m.n):
             return Mean(self.count(m.n), None, None, None, None)
-        ci: MeanCI = mean_ci_from_moments(m.n, m.total, m.total_sq)
+        ci: MeanCI = mean_ci_from_moments(m.n, m.total, m.total_sq, lower_bound=lower_bound)
         return Mean(m.n, ci.mean, ci.low, ci.high, ci.sd)
+
+    def withheld(self, rate: Rate) -> bool:
+        """A rate of the de-identified view withheld for a small cell (its numerator, complement or denominator):
+        every figure computed from the same patients is withheld with it."""
+        return self.on and rate.rate is None and rate.denominator not in (0, None)
+
+    @staticmethod
+    def withheld_label() -> str:
+        return WITHHELD
 
     def median(self, table: Mapping[int, int]) -> Median:
         n = sum(table.values())
@@ -322,23 +337,29 @@ def build_report(
     """The report figures; `deidentified` applies the small-cell rules described in the module docstring."""
     p = _Policy(deidentified, min_cell)
     labels = labels or {}
-    instruments = tuple(
-        InstrumentReport(
+    def instrument(key: str, ia) -> InstrumentReport:
+        response = p.rate(ia.responders, ia.response_n)
+        # Days to first response are the responders' own figures: withheld whenever the responder count is.
+        ttr = Median(p.withheld_label(), None) if p.withheld(response) else p.median(ia.ttr_days)
+        return InstrumentReport(
             key=key,
-            baseline=p.mean(ia.baseline),
+            baseline=p.mean(ia.baseline, lower_bound=0.0),  # totals are never negative
             bands=p.bands(ia.band_counts, (band_order or {}).get(key, ())),
-            response=p.rate(ia.responders, ia.response_n),
+            response=response,
             remission=p.rate(ia.remitters, ia.remission_n),
             change=p.mean(ia.change),
-            time_to_response=p.median(ia.ttr_days),
+            time_to_response=ttr,
             relapse=p.km(ia.relapse),
         )
-        for key, ia in sorted(agg.instruments.items())
-    )
+
+    instruments = tuple(instrument(key, ia) for key, ia in sorted(agg.instruments.items()))
 
     def kind(label: str, ka: KindAggregate) -> KindReport:
-        return KindReport(labels.get(label, label), p.rate(ka.patients, agg.treated), _episodes(p, ka),
-                          p.mean(ka.minutes))
+        patients = p.rate(ka.patients, agg.treated)
+        # Minutes are the affected patients' episodes: withheld with their count; a duration is never below 0.
+        minutes = (Mean(p.withheld_label(), None, None, None, None) if p.hidden(ka.patients)
+                   else p.mean(ka.minutes, lower_bound=0.0))
+        return KindReport(labels.get(label, label), patients, _episodes(p, ka), minutes)
 
     return CohortReport(
         deidentified=deidentified,

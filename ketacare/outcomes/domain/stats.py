@@ -134,31 +134,51 @@ def _t_quantile_bisect(p: float, df: float) -> float:
     return t if p > 0.5 else -t
 
 
+# A mean (or median) of fewer values than this is shown without an interval: with one value there is none, and with
+# two the t interval (df = 1, t = 12.7) is wider than anything it could say (issue 15, point 11 [U]). A sample whose
+# values are all equal has no spread to make an interval from either: "80.0 (80.0 to 80.0)" would claim certainty.
+MIN_N_FOR_INTERVAL = 3
+
+
 @dataclass(frozen=True)
 class MeanCI:
     n: int
     mean: float
     sd: float | None  # sample standard deviation (n - 1); None when n < 2
-    low: float | None
+    low: float | None  # None: no interval (fewer than MIN_N_FOR_INTERVAL values, or no spread)
     high: float | None
 
 
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> MeanCI:
-    """Mean with a two-sided t-based confidence interval (needs n >= 2 for the interval)."""
+def _interval(n: int, mean: float, sd: float, confidence: float, lower_bound: float | None) -> MeanCI:
+    """The t interval, or none (too few values or no spread); cut at `lower_bound` for a quantity that cannot go
+    below it (a duration, a score), so that it never shows an impossible value such as minus 3 minutes."""
+    if n < MIN_N_FOR_INTERVAL or sd == 0:
+        return MeanCI(n=n, mean=mean, sd=sd, low=None, high=None)
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * sd / math.sqrt(n)
+    low, high = mean - half, mean + half
+    if lower_bound is not None:
+        low = max(low, lower_bound)
+    return MeanCI(n=n, mean=mean, sd=sd, low=low, high=high)
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95, lower_bound: float | None = None) -> MeanCI:
+    """Mean with a two-sided t-based confidence interval (needs MIN_N_FOR_INTERVAL values that are not all equal);
+    `lower_bound` cuts the interval at the smallest possible value of the quantity."""
     if not values:
         raise ValueError("mean_ci needs at least one value")
     if not 0.0 < confidence < 1.0:
         raise ValueError("confidence must be in (0, 1)")
     n = len(values)
     mean = statistics.fmean(values)
+    if lower_bound is not None and min(values) < lower_bound:
+        raise ValueError(f"a value is below the lower bound {lower_bound}")
     if n < 2:
         return MeanCI(n=n, mean=mean, sd=None, low=None, high=None)
-    sd = statistics.stdev(values)
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * sd / math.sqrt(n)
-    return MeanCI(n=n, mean=mean, sd=sd, low=mean - half, high=mean + half)
+    return _interval(n, mean, statistics.stdev(values), confidence, lower_bound)
 
 
-def mean_ci_from_moments(n: int, total: float, total_sq: float, confidence: float = 0.95) -> MeanCI:
+def mean_ci_from_moments(n: int, total: float, total_sq: float, confidence: float = 0.95,
+                         lower_bound: float | None = None) -> MeanCI:
     """`mean_ci` from sufficient statistics (count, sum, sum of squares), e.g. from a SQL aggregate. Exact for the
     small integer-valued scores and minutes this app aggregates; the variance is clamped at 0 against rounding."""
     if n <= 0:
@@ -169,9 +189,9 @@ def mean_ci_from_moments(n: int, total: float, total_sq: float, confidence: floa
     if n < 2:
         return MeanCI(n=n, mean=mean, sd=None, low=None, high=None)
     variance = max(0.0, (total_sq - total * total / n) / (n - 1))
-    sd = math.sqrt(variance)
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * sd / math.sqrt(n)
-    return MeanCI(n=n, mean=mean, sd=sd, low=mean - half, high=mean + half)
+    if variance < 1e-12 * max(1.0, mean * mean):  # all values equal, up to rounding of the sums
+        variance = 0.0
+    return _interval(n, mean, math.sqrt(variance), confidence, lower_bound)
 
 
 # --- Kaplan-Meier ---------------------------------------------------------------------------------------------

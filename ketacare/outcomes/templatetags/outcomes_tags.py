@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from ketacare.outcomes.domain.stats import MIN_N_FOR_INTERVAL
+
 register = template.Library()
 
 
@@ -71,6 +73,8 @@ def quartiles(median) -> str:
     if median is None or median.quartiles is None:
         return "withheld" if median is not None and isinstance(median.n, str) else "—"
     q = median.quartiles
+    if (isinstance(median.n, int) and median.n < MIN_N_FOR_INTERVAL) or q.q1 == q.q3:
+        return f"{q.median:.0f}"  # one or two values, or no spread: a range would say nothing
     return f"{q.median:.0f} (IQR {q.q1:.0f}–{q.q3:.0f})"
 
 

@@ -104,6 +104,8 @@ def test_hand_worked_cohort_deidentified_hides_the_small_cells():
     i = report.instruments[0]
     assert report.patients == 24
     assert i.response.numerator == 14 and i.response.rate is None  # 24 - 14 = 10 non-responders: complement < 11
+    # Days to first response are the responders' figures: withheld with their rate (issue 15, point 11).
+    assert i.time_to_response.n == "withheld" and i.time_to_response.quartiles is None
     assert i.remission.numerator == "<11" and i.remission.rate is None and i.remission.low is None
     assert report.dropout.numerator == "<11" and report.dropout.rate is None
     assert report.serious_adverse_events.patients.numerator == "<11"

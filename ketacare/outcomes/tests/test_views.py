@@ -156,9 +156,13 @@ def test_researcher_report_has_no_identifiers_or_exact_dates_and_suppresses_smal
     for row in csv.DictReader(io.StringIO(outputs["csv"])):
         for column in ("numerator", "denominator"):
             value = row[column]
-            assert value in ("", "<11") or int(value) >= 11, row
+            assert value in ("", "<11", "withheld") or int(value) >= 11, row
         if row["measure"].endswith("rate") and row["numerator"] == "<11":
             assert row["value"] == "" and row["ci_low"] == "", row
+        if row["measure"] == "response rate" and row["value"] == "":  # withheld: so are the responders' days
+            responders_days = next(r for r in csv.DictReader(io.StringIO(outputs["csv"]))
+                                   if r["item"] == row["item"] and r["measure"] == "median days to first response")
+            assert responders_days["value"] == "" and responders_days["denominator"] in ("", "<11", "withheld")
     assert png_is_not_blank(pdf, tmp_path)
 
 

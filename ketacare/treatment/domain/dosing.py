@@ -164,9 +164,40 @@ def device_gap_warnings(given_at: Sequence[dt.datetime],
                         minutes_between: int = SPRAVATO_MINUTES_BETWEEN_DEVICES) -> list[str]:
     """Warn for each device given less than `minutes_between` after the previous one (exactly 5 min is fine)."""
     gap = dt.timedelta(minutes=minutes_between)
-    return [f"device {i + 2} given {(b - a).total_seconds() / 60:g} min after device {i + 1} "
+    return [f"device {i + 2} given {minutes_text(b - a)} after device {i + 1} "
             f"(at least {minutes_between} min)"
             for i, (a, b) in enumerate(itertools.pairwise(given_at)) if b - a < gap]
+
+
+def devices_due(given_at: Sequence[dt.datetime], device_count: int,
+                minutes_between: int = SPRAVATO_MINUTES_BETWEEN_DEVICES) -> list[dt.datetime | None]:
+    """When each device not yet given is due: `minutes_between` after the previous device (the label's 5 min), so
+    the next one counts from the last one given and each later one adds one gap; None before the first device."""
+    gap = dt.timedelta(minutes=minutes_between)
+    due: list[dt.datetime | None] = []
+    last = given_at[-1] if given_at else None
+    for _n in range(len(given_at), device_count):
+        last = last + gap if last is not None else None
+        due.append(last)
+    return due
+
+
+def early_by(given_at: Sequence[dt.datetime], at: dt.datetime,
+             minutes_between: int = SPRAVATO_MINUTES_BETWEEN_DEVICES) -> dt.timedelta | None:
+    """How much earlier than due a device given at `at` would be (None when it is not early, or is the first)."""
+    if not given_at:
+        return None
+    due = given_at[-1] + dt.timedelta(minutes=minutes_between)
+    return due - at if at < due else None
+
+
+def minutes_text(delta: dt.timedelta) -> str:
+    """A short duration in words: "45 s", "4 min", "4 min 30 s" (never fractions of a minute)."""
+    seconds = max(0, round(delta.total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    if minutes == 0:
+        return f"{rest} s"
+    return f"{minutes} min" if rest == 0 else f"{minutes} min {rest} s"
 
 
 @dataclass(frozen=True)

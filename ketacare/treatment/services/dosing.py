@@ -21,8 +21,10 @@ from ketacare.treatment.domain.dosing import (
     WeightBasis,
     device_gap_warnings,
     dose_check,
+    early_by,
     esketamine_devices,
     iv_dose,
+    minutes_text,
 )
 from ketacare.treatment.domain.protocols import (
     DeviceDoseRule,
@@ -135,9 +137,10 @@ def dose_order(*, actor, session: DosingSession, dose_mg: Decimal | None = None,
 
 @transaction.atomic
 def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at: dt.datetime | None = None,
-                    device_number: int | None = None) -> DoseAdministration:
+                    device_number: int | None = None, early_reason: str = "") -> DoseAdministration:
     """Record one esketamine device (time and lot) or the start of the IV infusion. The first one starts the
-    observation clock (§7: from the first device)."""
+    observation clock (§7: from the first device). A device before it is due (`minutes_between_devices` after the
+    previous one) is refused unless `early_reason` confirms it; the confirmation is stored with the row."""
     require(actor, Perm.DOSE_ADMINISTER)
     _same_clinic(actor, session)
     s = _lock(session)
@@ -178,6 +181,13 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
         if given and given_at < given[-1].given_at:
             raise ValidationError({"given_at": f"Device {number} cannot be before device {number - 1}."})
         gap = sel.session_protocol(s).dose_rule.minutes_between_devices
+        early = early_by([a.given_at for a in given], given_at, gap)
+        early_reason = (early_reason or "").strip()
+        if early is not None and not early_reason:
+            due = given[-1].given_at + dt.timedelta(minutes=gap)
+            raise ValidationError({"early_reason": (
+                f"Device {number} is due at {timezone.localtime(due):%H:%M} ({gap} min after device {number - 1}); "
+                f"this is {minutes_text(early)} early. To give it now, confirm with the reason.")})
         warnings = [w for w in device_gap_warnings([a.given_at for a in given] + [given_at], gap)
                     if w.startswith(f"device {number} ")]
         mg = order.dose_mg / order.device_count
@@ -185,9 +195,11 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
         if given:
             raise SessionStateConflict("The infusion has already started.")
         number, mg = None, order.dose_mg
+    confirmed = bool(order.device_count and warnings and early_reason)
     row = DoseAdministration(clinic_id=s.clinic_id, session=s, order=order, device_number=number, mg=mg,
                              given_at=given_at, lot_number=lot_number, given_by=actor, recorded_at=now,
-                             warnings=warnings)
+                             warnings=warnings, early_confirmed_by=actor if confirmed else None,
+                             early_reason=early_reason[:500] if confirmed else "")
     row.full_clean(validate_constraints=False)
     row.save()
     if not given:
@@ -196,7 +208,8 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
         s.dose_completed_at = given_at
     s.save(update_fields=["first_dose_at", "dose_completed_at"])
     audit_record(actor=actor, action=AuditAction.DOSE_ADMINISTERED, target=row, patient_id=s.patient_id,
-                 data={"mg": str(mg), "device": number, "lot_number": lot_number, "warnings": warnings})
+                 data={"mg": str(mg), "device": number, "lot_number": lot_number, "warnings": warnings,
+                       **({"early_confirmed": True, "early_reason": row.early_reason} if confirmed else {})})
     if not given:
         links.sessions_changed(patient_id=s.patient_id, clinic_id=s.clinic_id)
     return row

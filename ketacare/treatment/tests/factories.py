@@ -126,7 +126,9 @@ def walk(session, *, nurse, prescriber, until=SessionState.DISCHARGED, traveller
                         _advance(traveller, dt.timedelta(minutes=5))
                     services.dose_administer(actor=nurse, session=session, lot_number="LOT-ESK-1",
                                              given_at=None if traveller else timezone.now()
-                                             + dt.timedelta(seconds=n))
+                                             + dt.timedelta(seconds=n),
+                                             # without a clock to move, later devices are early: confirmed
+                                             early_reason="" if traveller or not n else "test walk, no clock")
         elif target == SessionState.MONITORING:
             services.session_transition(actor=nurse, session=session, to=target)
         elif target == SessionState.OBSERVATION:

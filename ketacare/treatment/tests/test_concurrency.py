@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 
 from ketacare.audit.models import AuditAction, AuditEvent
-from ketacare.safety.models import Alert
+from ketacare.safety.models import Alert, AlertFinding
 from ketacare.treatment import services
 from ketacare.treatment.models import DosingSession, VitalsReading
 from ketacare.treatment.tests.factories import SessionFactory
@@ -58,7 +58,9 @@ def test_two_nurses_recording_vitals_at_once_lose_nothing():
     assert {r.recorded_by.username for r in readings} == {"nurse-1", "nurse-2"}
     assert sorted(readings.values_list("systolic_mmhg", flat=True)) == sorted(
         [185 + n for n in range(ROUNDS)] + [205 + n for n in range(ROUNDS)])
-    assert Alert.objects.filter(source_type="vitals", source_id__in=readings.values("pk"),
-                                code="vitals.bp.high").count() + Alert.objects.filter(
-        source_type="vitals", source_id__in=readings.values("pk"), code="vitals.bp.critical").count() == 2 * ROUNDS
+    # Every reading's finding is kept, all in the session's one open vitals alert (the session lock orders them).
+    assert AlertFinding.objects.filter(source_type="vitals", source_id__in=readings.values("pk"),
+                                       code__in=["vitals.bp.high", "vitals.bp.critical"]).count() == 2 * ROUNDS
+    (alert,) = Alert.objects.filter(group_key=f"vitals:session:{session.pk}")
+    assert alert.status == "open" and alert.severity == "emergency"
     assert AuditEvent.objects.filter(action=AuditAction.VITALS_RECORDED).count() == 2 * ROUNDS

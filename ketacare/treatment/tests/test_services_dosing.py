@@ -162,7 +162,8 @@ def test_devices_are_recorded_one_by_one_with_time_and_lot_and_start_the_clock(_
     assert "lot_number" in exc.value.message_dict
     first = services.dose_administer(actor=nurse, session=session, lot_number="A123")
     _clock.shift(dt.timedelta(minutes=3))
-    second = services.dose_administer(actor=nurse, session=session, lot_number="A123")
+    second = services.dose_administer(actor=nurse, session=session, lot_number="A123",
+                                      early_reason="patient's ride leaves; prescriber agreed")
     assert (first.device_number, second.device_number, first.mg) == (1, 2, Decimal(28))
     assert second.warnings == ["device 2 given 3 min after device 1 (at least 5 min)"]
     session.refresh_from_db()
@@ -207,3 +208,60 @@ def test_api_dose_order_and_administration(client):
     response = client.post(url + "/dose-order", {"dose_mg": "56"}, content_type="application/json",
                            headers=as_nurse)
     assert response.status_code == 403
+
+
+def test_an_early_device_is_refused_until_confirmed_and_the_confirmation_is_recorded(_clock, client):
+    """Issue 15, point 10: device 2 one second after device 1 asks for confirmation (nothing stored); confirmed, it
+    is stored with who confirmed and why; the page shows when each device is due and carries the lot forward."""
+    nurse, prescriber = staff()
+    session = started_course(prescriber=prescriber).sessions.first()
+    walk(session, nurse=nurse, prescriber=prescriber, until="pre_dose")
+    services.session_transition(actor=nurse, session=session, to="dosing")
+    services.dose_administer(actor=nurse, session=session, lot_number="LOT-7")
+    client.force_login(nurse)
+    page = client.get(f"/treatment/sessions/{session.pk}/").content.decode()
+    assert "5 min after device 1" in page and 'value="LOT-7"' in page  # due time, lot carried forward
+    assert "needs your confirmation" in page
+    _clock.shift(dt.timedelta(seconds=1))
+    with pytest.raises(ValidationError) as refused:
+        services.dose_administer(actor=nurse, session=session, lot_number="LOT-7")
+    message = refused.value.message_dict["early_reason"][0]
+    assert "Device 2 is due at" in message and "4 min 59 s early" in message
+    assert session.administrations.count() == 1
+    response = client.post(f"/treatment/sessions/{session.pk}/administrations/", {"lot_number": "LOT-7"})
+    assert response.status_code == 422 and "confirm with the reason" in response.content.decode()
+    assert session.administrations.count() == 1
+    second = services.dose_administer(actor=nurse, session=session, lot_number="LOT-7", early_reason="  vomiting "
+                                      "risk: prescriber asked for the devices together ")
+    assert (second.early_confirmed_by, second.early_reason) == (
+        nurse, "vomiting risk: prescriber asked for the devices together")
+    event = AuditEvent.objects.filter(action=AuditAction.DOSE_ADMINISTERED).order_by("id").last()
+    assert event.data["early_confirmed"] is True and event.data["early_reason"] == second.early_reason
+    page = client.get(f"/treatment/sessions/{session.pk}/").content.decode()
+    assert "given early, confirmed by" in page and "1 s after device 1" in page and "0.0" not in page.split(
+        'class="devices"')[1].split("</table>")[0]
+
+
+def test_a_device_on_time_needs_no_confirmation_and_stores_none(_clock):
+    nurse, prescriber = staff()
+    session = started_course(prescriber=prescriber).sessions.first()
+    walk(session, nurse=nurse, prescriber=prescriber, until="pre_dose")
+    services.session_transition(actor=nurse, session=session, to="dosing")
+    services.dose_administer(actor=nurse, session=session, lot_number="L1")
+    _clock.shift(dt.timedelta(minutes=5))
+    second = services.dose_administer(actor=nurse, session=session, lot_number="L1", early_reason="not needed")
+    assert (second.warnings, second.early_confirmed_by, second.early_reason) == ([], None, "")
+
+
+def test_devices_are_due_one_gap_after_the_previous_one():
+    from ketacare.treatment.domain.dosing import devices_due, early_by, minutes_text
+
+    t = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+    assert devices_due([], 3, 5) == [None, None, None]
+    assert devices_due([t], 3, 5) == [t + dt.timedelta(minutes=5), t + dt.timedelta(minutes=10)]
+    late = t + dt.timedelta(minutes=7)
+    assert devices_due([t, late], 3, 5) == [late + dt.timedelta(minutes=5)]
+    assert early_by([t], t + dt.timedelta(seconds=1), 5) == dt.timedelta(minutes=4, seconds=59)
+    assert early_by([t], t + dt.timedelta(minutes=5), 5) is None and early_by([], t, 5) is None
+    assert [minutes_text(dt.timedelta(seconds=s)) for s in (1, 60, 299, 1.14)] == ["1 s", "1 min", "4 min 59 s",
+                                                                                    "1 s"]
