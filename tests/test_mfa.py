@@ -222,3 +222,17 @@ def test_the_demo_admin_and_prescriber_use_the_published_key_and_the_others_only
     assert client.post("/accounts/mfa/", {"code": printed})["Location"] == "/"
     client.logout()
     assert _password(client, prescriber.clinic.staff.get(username="nurse"))["Location"] == "/"
+
+
+def test_new_recovery_codes_replace_the_old_ones(client):
+    prescriber = UserFactory(role=Role.PRESCRIBER)
+    old = _enrol(client, prescriber)
+    assert "Recovery codes left: <strong>10</strong>" in client.get("/accounts/account/").content.decode()
+    new = re.findall(r"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>",
+                     client.post("/accounts/mfa/recovery-codes/").content.decode())
+    assert len(new) == 10 and not set(new) & set(old)
+    assert AuditEvent.objects.filter(action=AuditAction.MFA_RECOVERY_CODES_RENEWED, actor=prescriber).exists()
+    client.logout()
+    _password(client, prescriber)
+    assert client.post("/accounts/mfa/", {"code": old[0]}).status_code == 422
+    assert client.post("/accounts/mfa/", {"code": new[0]}).status_code == 302
