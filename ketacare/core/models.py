@@ -3,6 +3,11 @@
 from django.db import models
 
 
+def field_label(model: type[models.Model] | models.Model, name: str) -> str:
+    """A model field's verbose name, as text (the label a form or a message shows for it)."""
+    return str(getattr(model._meta.get_field(name), "verbose_name", name))
+
+
 class Clinic(models.Model):
     """A site of the network. Owns patients and every clinical record."""
 

@@ -194,7 +194,7 @@ def decisions_create(request, patient_id: int, payload: DecisionIn):
     A refused decision (e.g. approving an exclusion) stores nothing."""
     patient = patient_get_for(user=request.auth, patient_id=patient_id)
     required = [(name, "This field is required.") for name in ("route", "outcome") if getattr(payload, name) is None]
-    if required:
+    if required or payload.route is None or payload.outcome is None:
         raise _refuse(required)
     with transaction.atomic():
         (decision,) = services.eligibility_evaluate(actor=request.auth, patient=patient, routes=[payload.route])
@@ -241,7 +241,8 @@ def consents_create(request, patient_id: int, payload: ConsentIn):
     patient = patient_get_for(user=request.auth, patient_id=patient_id)
     if payload.route is None:
         raise _refuse([("route", "This field is required.")])
-    witness = User.objects.filter(pk=payload.witness_id, clinic_id=patient.clinic_id).first()
+    witness = (User.objects.filter(pk=payload.witness_id, clinic_id=patient.clinic_id).first()
+               if payload.witness_id is not None else None)
     consent = services.consent_record(actor=request.auth, patient=patient, route=payload.route,
                                       typed_name=payload.typed_name, witness=witness)
     return Status(201, _consent_out(consent, _current_ids(patient)))

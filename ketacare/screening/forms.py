@@ -1,6 +1,7 @@
 """Forms of the intake wizard, the prescriber's decision, consent capture and consent documents."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -280,8 +281,8 @@ class EligibilityParamsForm(forms.Form):
         for name in self.params:
             spec, value = PARAM_SPECS[name], getattr(default, name)
             field_class = forms.DecimalField if isinstance(value, Decimal) else forms.IntegerField
-            self.fields[name] = field_class(label=spec.label, min_value=spec.low, max_value=spec.high,
-                                            initial=getattr(current, name),
+            bounds: dict[str, Any] = {"min_value": spec.low, "max_value": spec.high}
+            self.fields[name] = field_class(label=spec.label, **bounds, initial=getattr(current, name),
                                             help_text=f"Default {value}: {spec.source}"
                                             + (f" ({NO_PUBLISHED_THRESHOLD})" if name in NO_PUBLISHED_NUMBER else ""))
         self.order_fields([*self.params, "reason"])

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from ketacare.core.append_only import AppendOnlyModel, ImmutableRecord
-from ketacare.core.models import ClinicOwned
+from ketacare.core.models import ClinicOwned, field_label
 from ketacare.core.revisions import SettingRevision
 from ketacare.screening.domain.resistance import Response, TrialKind
 from ketacare.screening.domain.rules import Route, Status
@@ -195,7 +195,7 @@ class Medication(ClinicOwned):
              "is_oral_antidepressant")
 
     def flag_labels(self) -> list[str]:
-        return [str(self._meta.get_field(f).verbose_name) for f in self.FLAGS if getattr(self, f)]
+        return [field_label(self, f) for f in self.FLAGS if getattr(self, f)]
 
 
 class PriorTrial(ClinicOwned):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ketacare.core.models import field_label
 from ketacare.screening import selectors
 from ketacare.screening.domain.snapshot import facts_digest
 from ketacare.screening.models import Intake
@@ -66,7 +67,7 @@ def fact_label(name: str) -> str:
     if name in FACT_LABELS:
         return FACT_LABELS[name]
     if name in selectors.BOOL_FACT_FIELDS:
-        return str(Intake._meta.get_field(name).verbose_name).lower()
+        return field_label(Intake, name).lower()
     return name.replace("_", " ")
 
 

@@ -149,8 +149,7 @@ def baseline_questionnaires(patient) -> BaselineQuestionnaires:
             sources[PHQ9_KEY] = phq9.pk
     bprs = latest.get(BPRS_KEY)
     if bprs is not None:
-        items = [_whole(v) for v in (bprs.item_scores or {}).values()]
-        items = [v for v in items if v is not None]
+        items = [v for v in (_whole(x) for x in (bprs.item_scores or {}).values()) if v is not None]
         if items:
             values["bprs_positive_max_item"] = max(items)
             sources[BPRS_KEY] = bprs.pk
@@ -246,7 +245,7 @@ def trial_fact(trial) -> TreatmentTrial:
 
 def resistance_summary(intake: Intake | None) -> ResistanceSummary | None:
     trials = [trial_fact(t) for t in intake.trials.all()] if intake is not None else []
-    if not trials:
+    if not trials or intake is None:
         return None
     return summarize(trials, min_failed_trials=eligibility_params(intake.clinic_id).trd_min_failed_trials)
 
@@ -446,8 +445,8 @@ def route_clearance_require(*, patient, route: str, on: dt.date) -> Clearance:
     return clearance
 
 
-def _day(moment: dt.datetime) -> str:
-    return _local_date(moment).isoformat()
+def _day(moment: dt.datetime | None) -> str:
+    return _local_date(moment).isoformat() if moment is not None else "an unrecorded date"
 
 
 def _name(user) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -113,7 +115,7 @@ def step_measurements(request, patient_id: int):
 
 # --- list steps (diagnoses, medications, trials): rows are added one by one with htmx; "complete" moves on ------
 
-LISTS = {
+LISTS: dict[str, dict[str, Any]] = {
     "diagnoses": {"form": f.DiagnosisForm, "add": services.diagnosis_add, "remove": services.diagnosis_remove,
                   "flag": "diagnoses_complete", "template": "screening/step_diagnoses.html",
                   "partial": "diagnoses-panel", "id_arg": "diagnosis_id"},

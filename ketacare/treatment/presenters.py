@@ -11,8 +11,8 @@ from ketacare.treatment import choices as c
 from ketacare.treatment import links
 from ketacare.treatment import selectors as sel
 from ketacare.treatment.domain.dosing import devices_due, minutes_text
-from ketacare.treatment.domain.protocols import Protocol
-from ketacare.treatment.domain.states import TRANSITIONS, SessionState, transition_refusals
+from ketacare.treatment.domain.protocols import DeviceDoseRule, Protocol
+from ketacare.treatment.domain.states import TRANSITIONS, Refusal, SessionState, transition_refusals
 from ketacare.treatment.domain.vitals import Severity, evaluate_vitals, vitals_due
 from ketacare.treatment.models import DosingSession
 
@@ -97,7 +97,7 @@ def actions(session: DosingSession, protocol: Protocol) -> Actions:
         primary = SessionState.DISCHARGED
     if primary not in allowed:
         primary = None
-    others = [s for s in (SessionState.OBSERVATION, SessionState.HELD, SessionState.CANCELLED,
+    others: list[SessionState] = [s for s in (SessionState.OBSERVATION, SessionState.HELD, SessionState.CANCELLED,
                           SessionState.ESCALATED) if s in allowed and s != primary]
     if state == SessionState.CHECKED_IN and protocol.involves_dose:
         others = [s for s in others if s != SessionState.DISCHARGED]
@@ -180,14 +180,15 @@ def session_page(session: DosingSession, *, user, now: dt.datetime | None = None
     predose_refusals = (transition_refusals(SessionState.PRE_DOSE, SessionState.DOSING, facts)
                         if state in (SessionState.CHECKED_IN, SessionState.PRE_DOSE) and protocol.involves_dose
                         else ())
-    discharge_refusals = ()
+    discharge_refusals: tuple[Refusal, ...] = ()
     if state in (SessionState.MONITORING, SessionState.OBSERVATION, SessionState.READY_FOR_DISCHARGE):
         discharge_refusals = transition_refusals(SessionState.READY_FOR_DISCHARGE, SessionState.DISCHARGED, facts)
     order = sel.current_order(session)
     administrations = list(session.administrations.select_related("given_by").order_by("given_at", "id"))
     devices = []
     if order is not None and order.device_count:
-        gap = protocol.dose_rule.minutes_between_devices
+        rule = protocol.dose_rule
+        gap = rule.minutes_between_devices if isinstance(rule, DeviceDoseRule) else 0
         given_at = [a.given_at for a in administrations if a.device_number]
         due = iter(devices_due(given_at, order.device_count, gap))
         for n in range(1, order.device_count + 1):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeGuard
 
 from ketacare.core import plausible
 from ketacare.core.errors import DomainError
@@ -248,7 +249,7 @@ def _check_decimal(field: str, value: Decimal | None, check: Callable[..., None]
     return []
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -136,9 +136,11 @@ class EligibilityParams:
     def __post_init__(self) -> None:
         errors = {}
         for f in dataclasses.fields(self):
-            value, spec = getattr(self, f.name), PARAM_SPECS[f.name]
-            if type(value) is not type(f.default) or (isinstance(value, Decimal) and not value.is_finite()):
-                kind = "a number" if isinstance(f.default, Decimal) else "a whole number"
+            value: Any = getattr(self, f.name)
+            default: Any = f.default
+            spec = PARAM_SPECS[f.name]
+            if type(value) is not type(default) or (isinstance(value, Decimal) and not value.is_finite()):
+                kind = "a number" if isinstance(default, Decimal) else "a whole number"
                 errors[f.name] = f"{value!r} must be {kind}"
             elif not spec.low <= value <= spec.high:
                 errors[f.name] = (f"must be {spec.low}" if spec.fixed else

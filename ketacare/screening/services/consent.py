@@ -107,7 +107,7 @@ def consent_record(*, actor, patient, route: str, typed_name: str, witness,
     if witness is None or witness.clinic_id != patient.clinic_id or not witness.is_active \
             or not witness.has_perm_to(Perm.CLINICAL_RECORD):
         errors["witness"] = ["Choose a clinical staff member of this clinic as witness."]
-    if errors:
+    if errors or document is None:
         raise ValidationError(errors)
     if PatientConsent.objects.filter(patient=patient, document=document, withdrawn_at__isnull=True).exists():
         raise Conflict(f"The patient already has a current consent to {label} on this version.")

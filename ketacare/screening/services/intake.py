@@ -14,6 +14,7 @@ from ketacare.audit.models import AuditAction
 from ketacare.audit.services import audit_record
 from ketacare.core import clock, plausible
 from ketacare.core.errors import NotFound
+from ketacare.core.models import field_label
 from ketacare.screening import selectors
 from ketacare.screening.domain import icd10
 from ketacare.screening.domain.facts import FactError, validate_facts
@@ -76,7 +77,7 @@ def _humanize(message: str) -> str:
     """Domain messages name facts by their code names; forms speak the clinic's words."""
     for name in selectors.BOOL_FACT_FIELDS:
         if name in message:
-            message = message.replace(name, f'"{Intake._meta.get_field(name).verbose_name}"')
+            message = message.replace(name, f'"{field_label(Intake, name)}"')
     return message.replace(" as False", " as No").replace("is True", "is Yes")
 
 
@@ -348,7 +349,7 @@ def intake_replace(*, actor, patient, diagnoses: list[dict] | None, medications:
     intake.trials_complete = trials is not None
 
     errors: dict[str, list[str]] = {}
-    diagnosis_rows = []
+    diagnosis_rows: list[Diagnosis] = []
     for n, item in enumerate(diagnoses or []):
         try:
             code = _normalized_code(item.get("code") or "")

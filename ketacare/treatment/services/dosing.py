@@ -95,7 +95,8 @@ def dose_order(*, actor, session: DosingSession, dose_mg: Decimal | None = None,
             dose = iv_dose(weight=weight, mg_per_kg=mg_per_kg, concentration_mg_per_ml=concentration_mg_per_ml,
                            infusion_minutes=infusion_minutes, max_mg=rule.max_total_mg)
         except DoseRefused as exc:
-            raise DoseRefused(str(exc), working=list(exc.details.get("working", []))) from None
+            working = exc.details.get("working")
+            raise DoseRefused(str(exc), working=list(working) if isinstance(working, (list, tuple)) else []) from None
         check = dose_check(protocol, dose_mg=dose.mg, mg_per_kg=mg_per_kg, infusion_minutes=infusion_minutes,
                            weight=weight, actual_kg=s.actual_weight_kg)
         order.dose_mg, order.mg_per_kg, order.infusion_minutes = dose.mg, mg_per_kg, infusion_minutes
@@ -105,7 +106,7 @@ def dose_order(*, actor, session: DosingSession, dose_mg: Decimal | None = None,
     elif isinstance(rule, DeviceDoseRule):
         first_in_course = previous is None
         if dose_mg is None:
-            dose_mg = rule.first_dose_mg if first_in_course else previous
+            dose_mg = previous if previous is not None else rule.first_dose_mg
         check = dose_check(protocol, dose_mg=dose_mg, first_in_course=first_in_course, previous_dose_mg=previous)
         if check.refused:
             raise DoseRefused("; ".join(i.message for i in check.issues))
@@ -180,7 +181,8 @@ def dose_administer(*, actor, session: DosingSession, lot_number: str, given_at:
             raise ValidationError({"device_number": f"The next device is number {number}."})
         if given and given_at < given[-1].given_at:
             raise ValidationError({"given_at": f"Device {number} cannot be before device {number - 1}."})
-        gap = sel.session_protocol(s).dose_rule.minutes_between_devices
+        rule = sel.session_protocol(s).dose_rule
+        gap = rule.minutes_between_devices if isinstance(rule, DeviceDoseRule) else 0
         early = early_by([a.given_at for a in given], given_at, gap)
         early_reason = (early_reason or "").strip()
         if early is not None and not early_reason:

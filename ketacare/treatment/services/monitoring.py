@@ -72,7 +72,8 @@ def vitals_record(*, actor, session: DosingSession, taken_at: dt.datetime | None
                             recorded_by=actor, recorded_at=now, **{f: values.get(f) for f in VITALS_FIELDS})
     reading.full_clean(validate_constraints=False)
     # After each value's own range, so that 0/0 is "systolic at least ..." rather than a comparison of two zeros.
-    if values.get("systolic_mmhg") is not None and values["systolic_mmhg"] <= values["diastolic_mmhg"]:
+    systolic, diastolic = values.get("systolic_mmhg"), values.get("diastolic_mmhg")
+    if systolic is not None and diastolic is not None and systolic <= diastolic:
         raise ValidationError({"diastolic_mmhg": "Diastolic pressure must be below systolic."})
     baseline = None if pre_dose else sel.baseline_reading(s)
     reading.save()
@@ -169,16 +170,16 @@ def adverse_event_record(*, actor, session: DosingSession, description: str, sev
     if s.state in (c.SessionState.SCHEDULED, c.SessionState.CANCELLED):
         raise SessionStateConflict("Adverse events are recorded for sessions the patient attended.")
     now = clock.now()
-    onset_at, resolved_at = _aware(onset_at), _aware(resolved_at)
-    if onset_at is None:
+    onset, resolved_at = _aware(onset_at), _aware(resolved_at)
+    if onset is None:
         raise ValidationError({"onset_at": "Enter when it started."})
-    _not_future("onset_at", onset_at, now, s.patient.date_of_birth)
+    _not_future("onset_at", onset, now, s.patient.date_of_birth)
     if resolved_at is not None:
         _not_future("resolved_at", resolved_at, now, s.patient.date_of_birth)
-        if resolved_at < onset_at:
+        if resolved_at < onset:
             raise ValidationError({"resolved_at": "Resolution cannot be before onset."})
     event = AdverseEvent(clinic_id=s.clinic_id, session=s, description=(description or "").strip(),
-                         severity=severity, serious=bool(serious), onset_at=onset_at, resolved_at=resolved_at,
+                         severity=severity, serious=bool(serious), onset_at=onset, resolved_at=resolved_at,
                          action_taken=(action_taken or "").strip(), recorded_by=actor, recorded_at=now,
                          resolution_recorded_by=actor if resolved_at else None)
     event.full_clean(validate_constraints=False)
