@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.accounts.models import User
+from ketacare.accounts.commands import command_user
 from ketacare.core.errors import PermissionDenied
 from ketacare.interop.leaving import clinic_export
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="A new (or empty) directory")
 
     def handle(self, *args, user, out, **options):
-        actor = User.objects.filter(username=user, is_active=True).first()
-        if actor is None:
-            raise CommandError(f"no active user named {user!r}")
+        actor = command_user(user)
         try:
             manifest = clinic_export(actor=actor, out=Path(out))
         except PermissionDenied:

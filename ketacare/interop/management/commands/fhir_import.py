@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.accounts.models import User
+from ketacare.accounts.commands import command_user
 from ketacare.core.errors import DomainError
 from ketacare.interop.services import BundleRefused, bundle_import
 
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="The importing user (a nurse or prescriber of the clinic)")
 
     def handle(self, *args, files, user, **options):
-        actor = User.objects.filter(username=user, is_active=True).first()
-        if actor is None:
-            raise CommandError(f"no active user named {user!r}")
+        actor = command_user(user)
         refused = 0
         for name in files:
             path = Path(name)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ketacare.accounts.models import User
+from ketacare.accounts.commands import command_user
 from ketacare.core.errors import PermissionDenied
 from ketacare.interop.exports import redcap_export, write
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Directory to write the three files into")
 
     def handle(self, *args, user, out, **options):
-        actor = User.objects.filter(username=user, is_active=True).first()
-        if actor is None:
-            raise CommandError(f"no active user named {user!r}")
+        actor = command_user(user)
         try:
             export = redcap_export(actor=actor)
         except PermissionDenied:
