@@ -41,6 +41,7 @@ PAGES = {
     "accounts:mfa-setup": ("get", ALL),
     "accounts:mfa-recovery-codes": ("post", ALL),
     "accounts:account": ("get", ALL),
+    "accounts:password-change": ("get", ALL),
 }
 
 # (method, OpenAPI path) -> roles allowed

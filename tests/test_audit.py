@@ -29,10 +29,11 @@ def test_each_patient_page_writes_exactly_its_events(client):
 
     client.get(f"/patients/{pid}/")
     assert actions() == [AuditAction.PATIENT_CREATED, AuditAction.PATIENT_VIEWED]
-    client.get(f"/patients/{pid}/edit/")  # opening the form shows data too, but the chart view is what is audited
+    client.get(f"/patients/{pid}/edit/")  # opening the form shows the record: a read of its own
     client.post(f"/patients/{pid}/edit/", {**FORM, "mrn": created_mrn(pid), "given_name": "Avery-Jo"})
     assert actions(patient_id=pid) == [AuditAction.PATIENT_CREATED, AuditAction.PATIENT_VIEWED,
-                                       AuditAction.PATIENT_UPDATED]
+                                       AuditAction.PATIENT_VIEWED, AuditAction.PATIENT_UPDATED]
+    assert AuditEvent.objects.filter(patient_id=pid).order_by("id")[2].data == {"via": "edit-form"}
     client.post("/patients/", {"q": "Lindgren"})
     assert actions()[-1] == AuditAction.PATIENTS_LISTED
     assert AuditEvent.objects.order_by("id").last().data == {"query": "Lindgren", "count": 1, "via": "page"}

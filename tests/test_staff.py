@@ -95,3 +95,29 @@ def test_clinic_create_makes_the_clinic_and_its_first_admin_and_refuses_bad_inpu
     with pytest.raises(ValidationError, match="unknown time zone"):
         clinic_create(code="nyc", name="New York", admin_username="carol", time_zone="Mars/Olympus")
     assert Clinic.objects.count() == 1 and not User.objects.filter(username__in=["bob", "carol"]).exists()
+
+
+def test_staff_change_their_own_password_and_their_other_sessions_end(client):
+    """Issue 15 point 6 (first part): the old password first, the password rules, audited; other browsers signed out."""
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+
+    nurse = UserFactory(role=Role.NURSE)
+    elsewhere = Client()
+    elsewhere.force_login(nurse)
+    client.force_login(nurse)
+    wrong = client.post("/accounts/account/password/", {"old_password": "nope", "new_password1": "a-long-new-pass-9",
+                                                        "new_password2": "a-long-new-pass-9"})
+    assert wrong.status_code == 422 and "incorrectly" in wrong.content.decode()
+    short = client.post("/accounts/account/password/", {"old_password": PASSWORD, "new_password1": "short",
+                                                        "new_password2": "short"})
+    assert short.status_code == 422
+    assert not AuditEvent.objects.filter(action=AuditAction.PASSWORD_CHANGED).exists()
+    ok = client.post("/accounts/account/password/", {"old_password": PASSWORD, "new_password1": "a-long-new-pass-9",
+                                                     "new_password2": "a-long-new-pass-9"})
+    assert ok.status_code == 302 and client.get("/").status_code == 200  # this session stays
+    assert elsewhere.get("/")["Location"].startswith("/accounts/login/")  # the other one ended
+    nurse.refresh_from_db()
+    assert nurse.check_password("a-long-new-pass-9")
+    assert AuditEvent.objects.filter(action=AuditAction.PASSWORD_CHANGED, actor=nurse).count() == 1

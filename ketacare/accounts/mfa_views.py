@@ -1,4 +1,5 @@
-"""The second sign-in step, enrolment of an authenticator app, recovery codes, and the admin's reset and setting."""
+"""Your account (password, second factor), the second sign-in step, enrolment of an authenticator app, recovery
+codes, and the admin's reset and setting."""
 
 import base64
 
@@ -6,13 +7,14 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.contrib import auth, messages
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from ketacare.accounts import mfa
+from ketacare.accounts import mfa, services
 from ketacare.accounts.access import requires
 from ketacare.accounts.forms import client_ip
 from ketacare.accounts.middleware import second_factor_step
@@ -117,6 +119,18 @@ def account(request):
         "device": mfa.confirmed_device(user), "codes_left": mfa.recovery_codes_left(user),
         "required": mfa.mfa_required_for(user),
     })
+
+
+@requires(Perm.HOME)
+def password_change(request):
+    """Your account: change your own password (the old one first; the clinic's password rules apply)."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
+        auth.update_session_auth_hash(request, request.user)  # this session stays signed in; the others end
+        messages.success(request, "Your password was changed. Other browsers signed in as you were signed out.")
+        return redirect("accounts:account")
+    return render(request, "accounts/password_change.html", {"form": form}, status=422 if form.errors else 200)
 
 
 @require_POST

@@ -113,3 +113,12 @@ def staff_update(*, actor: User, user: User, role: str, is_active: bool) -> User
         ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
     audit_record(actor=actor, action=AuditAction.STAFF_UPDATED, target=user, data={"changed": changed})
     return user
+
+
+@transaction.atomic
+def password_change(*, user: User, new_password: str) -> None:
+    """A member of staff changes their own password (the form has checked the old one and the password rules).
+    Their other browser sessions end (the session hash includes the password)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, action=AuditAction.PASSWORD_CHANGED, target=user)

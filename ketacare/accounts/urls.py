@@ -10,6 +10,7 @@ urlpatterns = [
     path("mfa/setup/", mfa_views.mfa_setup, name="mfa-setup"),
     path("mfa/recovery-codes/", mfa_views.recovery_codes_renew, name="mfa-recovery-codes"),
     path("account/", mfa_views.account, name="account"),
+    path("account/password/", mfa_views.password_change, name="password-change"),
     path("staff/mfa-setting/", mfa_views.mfa_setting, name="mfa-setting"),
     path("staff/<int:user_id>/mfa-reset/", mfa_views.staff_mfa_reset, name="staff-mfa-reset"),
     path("staff/", staff_views.staff_list, name="staff"),

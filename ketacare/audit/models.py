@@ -125,6 +125,7 @@ class AuditAction(models.TextChoices):
     MFA_RESET = "mfa_reset"
     MFA_SETTING_CHANGED = "mfa_setting_changed"
     TOKEN_REFUSED = "token_refused"  # an expired or revoked token presented
+    PASSWORD_CHANGED = "password_changed"
 
 
 # One exception for every append-only record (kept under its old name for callers).

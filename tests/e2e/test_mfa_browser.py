@@ -62,3 +62,18 @@ def test_the_shared_sign_in_helper_completes_the_second_step(live_server, page):
     sign_out(page)
     sign_in(page, live_server.url, "adele")  # then gives a code
     assert page.get_by_role("link", name="Staff").is_visible()
+
+
+def test_your_account_page_and_the_password_change(live_server, page, screenshot):
+    UserFactory(username="noah", role=Role.NURSE, first_name="Noah", last_name="Okafor")
+    sign_in(page, live_server.url, "noah")
+    page.get_by_role("link", name="Noah Okafor").click()
+    page.get_by_role("heading", name="Your account").wait_for()
+    screenshot(page, "account")
+    page.get_by_role("button", name="Change your password").click()
+    page.get_by_label("Old password").fill(PASSWORD)
+    page.locator("#id_new_password1").fill("a-long-new-pass-9")
+    page.locator("#id_new_password2").fill("a-long-new-pass-9")
+    screenshot(page, "password")
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("Your password was changed").wait_for()
