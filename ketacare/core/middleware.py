@@ -134,6 +134,13 @@ class TextInputMiddleware:
             return None
         field, problem = refused
         label = field.replace("_", " ").replace("-", " ").strip().capitalize()
+        if request.path.startswith("/fhir/"):
+            # FHIR clients get every error as an OperationOutcome, this one too.
+            from django.http import JsonResponse
+
+            return JsonResponse({"resourceType": "OperationOutcome", "issue": [
+                {"severity": "error", "code": "invalid", "diagnostics": f"{label}: {problem}"}]},
+                status=400, content_type="application/fhir+json")
         response = render(request, "error.html", {
             "status": 422, "title": "Not saved",
             "message": f"{label}: {problem} Nothing was saved: go back, correct it and send the form again.",

@@ -272,3 +272,10 @@ def test_unknown_types_and_ids_are_404(client, record):
         assert response.status_code == 404, url
         assert response.json()["resourceType"] == "OperationOutcome"
     assert client.post(f"/fhir/R4/Patient/{record['patient'].pk}").status_code == 405
+
+
+def test_a_refused_character_in_a_search_is_an_operation_outcome(client, record):
+    response = _get(client, "/fhir/R4/Patient", record["nurse"], name="Ann\u202eie")
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/fhir+json")
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome" and "U+202E" in outcome["issue"][0]["diagnostics"]
