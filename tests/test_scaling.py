@@ -25,6 +25,8 @@ NOT_CLINIC_KEYED = {
     "accounts.apitoken": "keyed through its user, who belongs to one clinic",
     "accounts.loginfailure": "sign-in throttling, by username before anyone is known",
     "worker.periodicjob": "the scheduler's own rows, one per periodic job of the whole installation",
+    "accounts.recoverycode": "keyed through its user, who belongs to one clinic",
+    "otp_totp.totpdevice": "django-otp's second-factor devices, keyed through their user",
 }
 
 

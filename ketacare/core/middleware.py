@@ -89,7 +89,9 @@ class TrustedProxyMiddleware:
 
 
 # Secrets are compared, never stored or shown: the text rule does not apply to what someone types as a password.
-_UNCHECKED_FIELDS = ("password", "csrfmiddlewaretoken")
+# Usernames have their own rule (accounts/usernames.py: edge invisibles stripped, NFKC, case-folded, then Django's
+# username validator), so that every spelling of a name reaches the one account and its sign-in throttle.
+_UNCHECKED_FIELDS = ("password", "csrfmiddlewaretoken", "username")
 
 
 def text_input_refusal(request) -> tuple[str, str] | None:

@@ -96,7 +96,7 @@ def test_nurse_records_gad7_and_phq9_and_the_banner_stays_until_acknowledged(liv
     page.get_by_text("Describe the action taken").first.wait_for()
     assert BANNER.search(banner(page).inner_text())
     screenshot(page, "acknowledge-needs-action")
-    page.get_by_label("Action taken").fill("C-SSRS screen done by Dr Raman: low risk. Safety plan reviewed.")
+    page.get_by_label("Details or other action").fill("C-SSRS screen done by Dr Raman: low risk. Safety plan reviewed.")
     page.get_by_role("button", name="Acknowledge alert").click()
     page.get_by_text("Alert acknowledged.").wait_for()
     assert banner(page).count() == 0

@@ -114,7 +114,7 @@ def test_type_and_since_filter_and_transaction_time_bounds_the_export(client, re
     assert kept and all(r["meta"]["lastUpdated"] >= since for r in kept)
     assert len(kept) < sum(len(rs) for rs in everything.values())
     # transactionTime is the kick-off: the next export from it misses nothing recorded after.
-    assert manifest["transactionTime"] <= dt.datetime.now(dt.UTC).isoformat()
+    assert dt.datetime.fromisoformat(manifest["transactionTime"]) <= dt.datetime.now(dt.UTC)
 
 
 @pytest.mark.parametrize(("params", "headers", "message"), [

@@ -15,7 +15,8 @@ size convention]; Safe Harbor: no names, MRNs, birth dates or exact dates); docs
 
 Suppression (de-identified view): every patient count below `min_cell` is shown as "<11"; a proportion is withheld
 when its numerator, its complement (denominator - numerator) or its denominator is below `min_cell` (otherwise the
-hidden cell could be recovered by subtraction); a mean, median or Kaplan-Meier curve is withheld when fewer than
+hidden cell could be recovered by subtraction), and when only the complement is small the numerator is withheld too
+(shown beside its denominator it would give the complement away); a mean, median or Kaplan-Meier curve is withheld when fewer than
 `min_cell` patients contribute, and a Kaplan-Meier curve is cut where fewer than `min_cell` remain at risk. A band
 distribution with exactly one hidden cell hides its next smallest cell too (complementary suppression). A figure
 derived from a withheld cell is withheld with it, shown as "withheld": days to first response when the responder
@@ -274,6 +275,9 @@ class _Policy:
     def rate(self, k: int, n: int) -> Rate:
         if n == 0:
             return Rate(self.count(k), self.count(n), None, None, None)
+        if self.hidden(n - k) and not self.hidden(k) and not self.hidden(n):
+            # The numerator beside its denominator would give the small complement away by subtraction.
+            return Rate(WITHHELD, n, None, None, None)
         if self.hidden(k) or self.hidden(n - k) or self.hidden(n):
             return Rate(self.count(k), self.count(n), None, None, None)
         low, high = wilson_ci(k, n)
