@@ -1,7 +1,6 @@
 """The audit trail: exactly the expected events for every patient view and change; nobody can alter it."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
 
 from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditAction, AuditEvent, AuditImmutable
@@ -64,17 +63,6 @@ def test_application_refuses_to_change_or_delete_audit_events():
         AuditEvent.objects.filter(pk=event.pk).update(action="x")
     with pytest.raises(AuditImmutable):
         AuditEvent.objects.all().delete()
-    assert AuditEvent.objects.get().action == AuditAction.PATIENT_VIEWED
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="database trigger is PostgreSQL's; SQLite run checks "
-                    "the application guard above")
-def test_postgresql_itself_refuses_update_and_delete_of_audit_rows():
-    event = audit_record(actor=UserFactory(), action=AuditAction.PATIENT_VIEWED, patient_id=1)
-    for sql in ["UPDATE audit_auditevent SET action = 'tampered' WHERE id = %s",
-                "DELETE FROM audit_auditevent WHERE id = %s"]:
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
-            cur.execute(sql, [event.pk])
     assert AuditEvent.objects.get().action == AuditAction.PATIENT_VIEWED
 
 

@@ -16,11 +16,11 @@ size convention]; Safe Harbor: no names, MRNs, birth dates or exact dates); docs
 Suppression (de-identified view): every patient count below `min_cell` is shown as "<11"; a proportion is withheld
 when its numerator, its complement (denominator - numerator) or its denominator is below `min_cell` (otherwise the
 hidden cell could be recovered by subtraction), and when only the complement is small the numerator is withheld too
-(shown beside its denominator it would give the complement away); a mean, median or Kaplan-Meier curve is withheld when fewer than
-`min_cell` patients contribute, and a Kaplan-Meier curve is cut where fewer than `min_cell` remain at risk. A band
-distribution with exactly one hidden cell hides its next smallest cell too (complementary suppression). A figure
-derived from a withheld cell is withheld with it, shown as "withheld": days to first response when the responder
-rate is withheld, episode minutes when the patients with episodes are hidden.
+(shown beside its denominator it would give the complement away); a mean, median or Kaplan-Meier curve is withheld
+when fewer than `min_cell` patients contribute, and a Kaplan-Meier curve is cut where fewer than `min_cell` remain
+at risk. A band distribution with exactly one hidden cell hides its next smallest cell too (complementary
+suppression). A figure derived from a withheld cell is withheld with it, shown as "withheld": days to first
+response when the responder rate is withheld, episode minutes when the patients with episodes are hidden.
 
 Intervals: none for fewer than 3 values or no spread (stats.py::MIN_N_FOR_INTERVAL); intervals of quantities that
 cannot be negative (totals, minutes) are cut at 0.
