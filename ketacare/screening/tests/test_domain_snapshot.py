@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from ketacare.screening.domain.facts import IntakeFacts
 from ketacare.screening.domain.rules import Route, evaluate
 from ketacare.screening.domain.snapshot import facts_digest, facts_from_dict, facts_to_dict, result_to_dict
-from ketacare.screening.tests.test_domain_rules import CLEAN, PARAMS, TODAY, valid_facts
+from ketacare.screening.tests.test_domain_rules import CLEAN, PARAMS, TODAY
+from ketacare.screening.tests.test_domain_rules_properties import valid_facts
 
 
 @settings(max_examples=150, deadline=None)
